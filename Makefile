@@ -1,0 +1,114 @@
+# winnow - one non-recursive Makefile.
+#
+#   make              build ./winnow (warnings clean with -Wall -Wextra)
+#   make test         unit tests (Criterion) and end-to-end tests (tests/cli)
+#   make check-asan   the same tests, built with AddressSanitizer + UBSan
+#   make bench        benchmarks against reference commands (bench/README.md)
+#   make demo         fetch real text, build shards, run the pipeline on them
+#   make deps         install the Debian packages everything needs
+#   make install PREFIX=/usr/local   binary and man pages
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+CC ?= cc
+BUILD ?= build
+PKGS := libzstd libcurl libxxhash sqlite3 zlib
+
+# pkg-config may be missing before `make deps`; the flags then fall back
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lcurl -lxxhash -lsqlite3 -lz)
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DWN_VERSION='"$(VERSION)"' -pthread -march=x86-64-v2 \
+	$(WARN) $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS := $(PKG_LIBS) -pthread -lm $(EXTRA_LDFLAGS)
+
+LIB_SRC := \
+	lib/buf.c \
+	lib/db.c \
+	lib/doc.c \
+	lib/err.c \
+	lib/hash.c \
+	lib/log.c \
+	lib/opts.c \
+	lib/run.c \
+	lib/shard_read.c \
+	lib/shard_write.c
+
+CMD_SRC := \
+	cmd/cat.c \
+	cmd/stats.c \
+	cmd/winnow.c
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: winnow
+
+winnow: $(BUILD)/winnow
+	cp $< $@
+
+$(BUILD)/winnow: $(CMD_OBJ) $(BUILD)/libwinnow.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libwinnow.a $(LDLIBS)
+
+$(BUILD)/libwinnow.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwinnow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libwinnow.a $(LDLIBS) -lcriterion
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+
+# ---- dependencies ----
+deps:
+	@scripts/deps.sh install
+
+deps-check:
+	@scripts/deps.sh check || scripts/deps.sh install
+
+# ---- tests ----
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
+
+test: deps-check
+	@$(MAKE) --no-print-directory winnow
+	@$(MAKE) --no-print-directory unit
+	@WINNOW=$(CURDIR)/$(BUILD)/winnow tests/cli/run.sh
+
+check-asan: deps-check
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+		CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
+		EXTRA_LDFLAGS='-fsanitize=address,undefined' build-asan/winnow unit
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		WINNOW=$(CURDIR)/build-asan/winnow WINNOW_ASAN=1 tests/cli/run.sh
+
+# ---- benchmarks and demo ----
+bench: deps-check winnow
+	@bench/run.sh
+
+demo: deps-check winnow
+	@scripts/demo.sh
+
+# ---- install ----
+MAN1 := $(wildcard man/*.1)
+MAN5 := $(wildcard man/*.5)
+install: winnow
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 winnow $(DESTDIR)$(PREFIX)/bin/winnow
+	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
+
+clean:
+	rm -rf build build-asan winnow
+
+.PHONY: all deps deps-check unit test check-asan bench demo install clean

@@ -1,0 +1,126 @@
+/*
+ * winnow.c - main(): the table of commands, global setup, dispatch.
+ *
+ * winnow is one binary with subcommands, like git.  main() installs the
+ * signal handling every command relies on (SIGPIPE ignored so that a
+ * closed pipe is an EPIPE write error the command can end quietly on;
+ * SIGINT/SIGTERM/SIGHUP remove temporary output files before dying), then
+ * finds argv[1] in the sorted commands[] table by binary search.
+ *
+ * The layers: cmd/ (this folder: argv, messages, exit codes) uses the
+ * modules (filters/ dedup/ mixer/ tokenize/ train/), which use lib/ (I/O,
+ * documents, stats).  See README.md, ARCHITECTURE.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "../lib/log.h"
+#include "../lib/shard.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+};
+
+/* sorted by name: looked up with bsearch */
+static const struct command commands[] = {
+	{ "cat", cmd_cat, "concatenate, convert, sample, count and validate shards" },
+	{ "stats", cmd_stats, "summarise and merge run records (SQLite)" },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static int cmp_command(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct command *)elem)->name);
+}
+
+static const struct command *find_command(const char *name)
+{
+	return bsearch(name, commands, NCOMMANDS, sizeof commands[0], cmp_command);
+}
+
+int cmd_usage_error(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	wn_error("%s (see 'winnow %s --help')", msg, wn_log_tool());
+	return 2;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: winnow [--version] [--help] COMMAND [ARGS]\n\n"
+		   "winnow prepares LLM pretraining data: zstd JSONL shards in, cleaned\n"
+		   "shards and token files out, every step recorded in SQLite.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'winnow help COMMAND' or 'winnow COMMAND --help' for a command's options;\n"
+		   "man winnow, man winnow-COMMAND for the manuals.\n");
+}
+
+static void on_fatal_signal(int sig)
+{
+	wn_tmpfiles_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_fatal_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+		printf("winnow %s\n", WN_VERSION);
+		return 0;
+	}
+	if (!strcmp(name, "--help") || !strcmp(name, "-h") ||
+	    (!strcmp(name, "help") && argc == 2)) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(name, "help")) {
+		const struct command *c = find_command(argv[2]);
+		if (!c) {
+			fprintf(stderr, "winnow: '%s' is not a winnow command\n", argv[2]);
+			return 2;
+		}
+		char *args[] = { (char *)c->name, "--help", NULL };
+		wn_log_set_tool(c->name);
+		return c->fn(2, args);
+	}
+	const struct command *c = find_command(name);
+	if (!c) {
+		fprintf(stderr, "winnow: '%s' is not a winnow command; see 'winnow --help'\n", name);
+		return 2;
+	}
+	wn_log_set_tool(c->name);
+	int rc = c->fn(argc - 1, argv + 1);
+	/* output a command left in stdio: a late write error is still an error */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (rc == 0) {
+			wn_error("write error on stdout");
+			rc = 1;
+		}
+	}
+	return rc;
+}
