@@ -403,9 +403,13 @@ static int read_url(wn_reader *r)
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
 		curl_easy_setopt(h, CURLOPT_USERAGENT, "winnow");
-		if (r->http_got)
-			curl_easy_setopt(h, CURLOPT_RESUME_FROM_LARGE,
-					 (curl_off_t)r->http_got);
+		char range[32];
+		if (r->http_got) {
+			/* CURLOPT_RANGE, not RESUME_FROM: a server that ignores it
+			 * answers 200 and curl_header() skips what we have */
+			snprintf(range, sizeof range, "%llu-", (unsigned long long)r->http_got);
+			curl_easy_setopt(h, CURLOPT_RANGE, range);
+		}
 		r->http_skip = 0;
 		CURLcode c = curl_easy_perform(h);
 		long status = 0;

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# t_help_man.sh - each command's --help and man page list the same options.
+. "$TESTS_DIR/lib.sh"
+man=$TESTS_DIR/../../man
+for cmd in $("$W" --help | awk '/^Commands:/{f=1;next} f&&/^  [a-z]/{print $1}'); do
+	page=$man/winnow-$cmd.1
+	if [ ! -f "$page" ]; then
+		eq "man page for $cmd exists" "missing" "$page"
+		continue
+	fi
+	h=$("$W" "$cmd" --help | grep -o -- '--[a-z][a-z-]*' | sort -u | tr '\n' ' ')
+	m=$(grep -o -- '\\-\\-[a-z][a-z-]*' "$page" | sed 's/\\//g' | sort -u | tr '\n' ' ')
+	eq "$cmd: --help and man/winnow-$cmd.1 list the same options" "$m" "$h"
+	ok "$cmd: man page renders without warnings" bash -c "! man --warnings -l '$page' 2>&1 >/dev/null | grep -q ."
+done
+for page in winnow.1 winnow-stats.5 winnow-formats.5; do
+	ok "$page exists and renders" bash -c "test -f '$man/$page' && ! man --warnings -l '$man/$page' 2>&1 >/dev/null | grep -q ."
+done
