@@ -504,6 +504,35 @@ static int summary_runs(wn_db *db, wn_buf *out)
 	return 0;
 }
 
+static int summary_recent(wn_db *db, wn_buf *out)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h,
+			       "SELECT * FROM (SELECT r.run_id, r.tool, r.status, count(i.input),"
+			       " sum(i.docs_in), sum(i.docs_out), sum(i.docs_dropped),"
+			       " coalesce(r.ended, r.started) - r.started, r.args"
+			       " FROM runs r LEFT JOIN inputs i USING(run_id) GROUP BY r.run_id"
+			       " ORDER BY r.run_id DESC LIMIT 20) ORDER BY run_id", -1, &st, NULL) != SQLITE_OK)
+		return set_err(db, "summary");
+	wn_buf_adds(out, "\nlast runs\n");
+	wn_buf_addf(out, "  %5s %-10s %-7s %6s %10s %10s %10s %8s  %s\n", "run", "tool", "status",
+		    "inputs", "docs in", "docs out", "dropped", "seconds", "arguments");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char a[32], b[32], c[32];
+		human(a, sizeof a, sqlite3_column_double(st, 4), "");
+		human(b, sizeof b, sqlite3_column_double(st, 5), "");
+		human(c, sizeof c, sqlite3_column_double(st, 6), "");
+		const char *args = (const char *)sqlite3_column_text(st, 8);
+		wn_buf_addf(out, "  %5lld %-10s %-7s %6d %10s %10s %10s %8.1f  %.60s%s\n",
+			    (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
+			    sqlite3_column_text(st, 2), sqlite3_column_int(st, 3), a, b, c,
+			    sqlite3_column_double(st, 7), args ? args : "",
+			    args && strlen(args) > 60 ? "..." : "");
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 static int summary_funnel(wn_db *db, wn_buf *out)
 {
 	sqlite3_stmt *st;
@@ -511,7 +540,7 @@ static int summary_funnel(wn_db *db, wn_buf *out)
 			       "SELECT tool, inputs, docs_in, docs_out, docs_dropped, bytes_in, bytes_out,"
 			       " failed_inputs FROM funnel ORDER BY first_started", -1, &st, NULL) != SQLITE_OK)
 		return set_err(db, "summary");
-	wn_buf_adds(out, "\nfunnel (documents and uncompressed bytes per tool)\n");
+	wn_buf_adds(out, "\nfunnel (documents and uncompressed bytes per tool, all runs)\n");
 	wn_buf_addf(out, "  %-10s %7s %10s %10s %10s %7s %11s %11s %7s\n", "tool", "inputs",
 		    "docs in", "docs out", "dropped", "kept", "bytes in", "bytes out", "failed");
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -590,6 +619,7 @@ static int summary_keys(wn_db *db, wn_buf *out, const char *kind, const char *ti
 int wn_db_summary(wn_db *db, wn_buf *out)
 {
 	int rc = summary_runs(db, out);
+	if (!rc) rc = summary_recent(db, out);
 	if (!rc) rc = summary_funnel(db, out);
 	if (!rc) rc = summary_reasons(db, out);
 	if (!rc) rc = summary_keys(db, out, "domain", "domains");
