@@ -212,16 +212,23 @@ static void one_line(loop *L, const char *line, size_t len)
 		reject(L, reason, line, len, 1);
 		return;
 	}
-	wn_buf_reset(&L->line);
-	wn_doc_write(d, &L->line);
-	wn_buf_addc(&L->line, '\n');
+	/* an unedited document is its input line: write it without a copy */
+	const char *outp = d->line;
+	size_t outn = d->len;
+	if (d->ne) {
+		wn_buf_reset(&L->line);
+		wn_doc_write(d, &L->line);
+		outp = L->line.data;
+		outn = L->line.len;
+	}
 	a->docs_out++;
-	a->bytes_out += L->line.len;
+	a->bytes_out += outn + 1;
 	a->text_out += d->text.len;
 	dom->docs_out++;
-	dom->bytes_out += L->line.len;
+	dom->bytes_out += outn + 1;
 	if (!r->no_output && L->out) {
-		int wrc = wn_writer_write(L->out, L->line.data, L->line.len);
+		int wrc = wn_writer_write(L->out, outp, outn);
+		if (!wrc) wrc = wn_writer_write(L->out, "\n", 1);
 		if (wrc) write_failed(L, L->out, wrc, L->o->outdir || L->o->output ? "output" : "stdout");
 	}
 }
