@@ -216,7 +216,7 @@ int wn_db_run_begin(wn_db *db, const char *tool, int argc, char **argv,
 	}
 	wn_buf_addc(&args, ']');
 	double now = wn_wallclock();
-	char uuid[128];
+	char uuid[400];
 	unsigned rnd = 0;
 	FILE *f = fopen("/dev/urandom", "rb");
 	if (f) { if (fread(&rnd, sizeof rnd, 1, f) != 1) rnd = 0; fclose(f); }
