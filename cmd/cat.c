@@ -30,8 +30,8 @@ static const char usage_text[] =
 "                          decided by a hash of the line and the seed\n"
 "      --seed S            seed of --sample (default 0)\n"
 "Checks:\n"
-"      --count             print counts (docs, bad lines, bytes, text bytes and\n"
-"                          characters) per input and in total; no documents out\n"
+"      --count             print what would be written (docs, bytes, text bytes and\n"
+"                          characters) and the bad lines, per input and in total\n"
 "      --validate          report every bad line and exit 1 if there is one;\n"
 "                          no documents out\n";
 
@@ -82,8 +82,10 @@ static void count_line(uint64_t docs, uint64_t bad, uint64_t bytes, uint64_t tb,
 	       (unsigned long long)tc, name);
 }
 
-static void input_done(void *ctx, wn_run *r, const char *input, int ok, uint64_t docs_in,
-		       uint64_t bad, uint64_t bytes_in)
+/* --count reports what would be written: the documents kept (after
+ * --sample and --head), and the bad lines seen on the way. */
+static void input_done(void *ctx, wn_run *r, const char *input, int ok,
+		       const wn_input_counts *n)
 {
 	cat *c = ctx;
 	(void)r;
@@ -92,10 +94,11 @@ static void input_done(void *ctx, wn_run *r, const char *input, int ok, uint64_t
 	if (!c->ninputs_done++)
 		printf("%12s %8s %14s %14s %14s  %s\n", "docs", "bad", "bytes", "text_bytes",
 		       "text_chars", "input");
-	count_line(docs_in - bad, bad, bytes_in, c->in_text_bytes, c->in_text_chars, input);
-	c->tot_docs += docs_in - bad;
-	c->tot_bad += bad;
-	c->tot_bytes += bytes_in;
+	count_line(n->docs_out, n->bad_lines, n->bytes_out, c->in_text_bytes, c->in_text_chars,
+		   input);
+	c->tot_docs += n->docs_out;
+	c->tot_bad += n->bad_lines;
+	c->tot_bytes += n->bytes_out;
 	c->text_bytes += c->in_text_bytes;
 	c->text_chars += c->in_text_chars;
 	c->in_text_bytes = c->in_text_chars = 0;
@@ -145,8 +148,9 @@ int cmd_cat(int argc, char **argv)
 			fputs(WN_OPTS_HELP, stdout);
 			return 0;
 		case '?':
+		case ':':
 			free(lo);
-			return cmd_usage_error("unknown option");
+			return cmd_bad_option(opt, argv);
 		default: {
 			int rc = wn_opts_common(&o, opt, optarg, err, sizeof err);
 			if (rc < 0) { free(lo); return cmd_usage_error("%s", err); }

@@ -23,5 +23,8 @@ int cmd_stats(int argc, char **argv);
 /* Shared by the commands: print "winnow NAME: usage error text" and a
  * pointer to --help; returns 2. */
 int cmd_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* After getopt_long returned '?' or ':' (optstring starts with ':' and
+ * opterr is 0): name the unknown option or the missing value; returns 2. */
+int cmd_bad_option(int opt, char **argv);
 
 #endif

@@ -69,11 +69,11 @@ int cmd_stats(int argc, char **argv)
 	int opt;
 	int quiet = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:qh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'q': quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default: return cmd_usage_error("unknown option");
+		default: return cmd_bad_option(opt, argv);
 		}
 	}
 	wn_log_set_quiet(quiet);
@@ -84,10 +84,10 @@ int cmd_stats(int argc, char **argv)
 		optind = 1;
 		int m = n;
 		char **margs = args;
-		while ((opt = getopt_long(m, margs, "+qh", longopts, NULL)) != -1) {
+		while ((opt = getopt_long(m, margs, "+:qh", longopts, NULL)) != -1) {
 			if (opt == 'q') wn_log_set_quiet(1);
 			else if (opt == 'h') { fputs(usage_text, stdout); return 0; }
-			else return cmd_usage_error("unknown option");
+			else return cmd_bad_option(opt, margs);
 		}
 		return merge(m - optind, margs + optind);
 	}
@@ -98,7 +98,7 @@ int cmd_stats(int argc, char **argv)
 	}
 	char err[600];
 	wn_db *db;
-	if (wn_db_open(&db, args[0], err, sizeof err)) {
+	if (wn_db_open_ro(&db, args[0], err, sizeof err)) {
 		wn_error("%s", err);
 		return 1;
 	}

@@ -11,6 +11,7 @@
  * modules (filters/ dedup/ mixer/ tokenize/ train/), which use lib/ (I/O,
  * documents, stats).  See README.md, ARCHITECTURE.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +54,15 @@ int cmd_usage_error(const char *fmt, ...)
 	va_end(ap);
 	wn_error("%s (see 'winnow %s --help')", msg, wn_log_tool());
 	return 2;
+}
+
+int cmd_bad_option(int opt, char **argv)
+{
+	const char *arg = argv[optind - 1];
+	if (opt == ':') return cmd_usage_error("option '%s' needs a value", arg);
+	if (optopt && optopt < 0x100 && arg[0] == '-' && arg[1] != '-')
+		return cmd_usage_error("unknown option '-%c'", optopt);
+	return cmd_usage_error("unknown option '%s'", arg);
 }
 
 static void usage(FILE *f)
@@ -114,6 +124,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	wn_log_set_tool(c->name);
+	opterr = 0; /* commands word their own option errors (cmd_bad_option) */
 	int rc = c->fn(argc - 1, argv + 1);
 	/* output a command left in stdio: a late write error is still an error */
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -62,7 +62,7 @@ static const char schema_sql[] =
 	"         sum(i.docs_in) AS docs_in, sum(i.docs_out) AS docs_out,\n"
 	"         sum(i.docs_dropped) AS docs_dropped,\n"
 	"         sum(i.bytes_in) AS bytes_in, sum(i.bytes_out) AS bytes_out,\n"
-	"         sum(i.status <> 'ok') AS failed_inputs, min(r.started) AS first_started\n"
+	"         sum(i.status = 'error') AS failed_inputs, min(r.started) AS first_started\n"
 	"  FROM inputs i JOIN runs r USING(run_id) GROUP BY r.tool;\n"
 	"CREATE VIEW IF NOT EXISTS reasons AS\n"
 	"  SELECT r.tool AS tool, d.reason AS reason,\n"
@@ -152,6 +152,37 @@ int wn_db_open(wn_db **out, const char *path, char *err, size_t errlen)
 	if (ver > WN_DB_SCHEMA_VERSION) {
 		snprintf(err, errlen, "%s: schema version %d is newer than this winnow's %d",
 			 path, ver, WN_DB_SCHEMA_VERSION);
+		wn_db_close(db);
+		return WN_EDB;
+	}
+	*out = db;
+	return 0;
+}
+
+int wn_db_open_ro(wn_db **out, const char *path, char *err, size_t errlen)
+{
+	wn_db *db = wn_calloc(1, sizeof *db);
+	*out = NULL;
+	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");
+		wn_db_close(db);
+		return WN_EDB;
+	}
+	sqlite3_busy_timeout(db->h, 10000);
+	sqlite3_stmt *st = NULL;
+	int ver = -1;
+	if (sqlite3_prepare_v2(db->h, "SELECT value FROM meta WHERE key='schema_version'", -1, &st,
+			       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		ver = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (ver < 1) {
+		snprintf(err, errlen, "%s: not a winnow stats database", path);
+		wn_db_close(db);
+		return WN_EDB;
+	}
+	if (ver > WN_DB_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: schema version %d is newer than this winnow's %d", path,
+			 ver, WN_DB_SCHEMA_VERSION);
 		wn_db_close(db);
 		return WN_EDB;
 	}
@@ -486,7 +517,7 @@ static int summary_runs(wn_db *db, wn_buf *out)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db->h,
-			       "SELECT tool, count(*), sum(status='ok'), sum(status NOT IN ('ok','running')),"
+			       "SELECT tool, count(*), sum(status='ok'), sum(status = 'failed'),"
 			       " sum(status='running'), datetime(min(started),'unixepoch'),"
 			       " datetime(max(coalesce(ended,started)),'unixepoch')"
 			       " FROM runs GROUP BY tool ORDER BY min(started)", -1, &st, NULL) != SQLITE_OK)

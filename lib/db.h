@@ -40,6 +40,9 @@ typedef struct wn_db_input {
 } wn_db_input;
 
 int wn_db_open(wn_db **db, const char *path, char *err, size_t errlen);
+/* Open an existing stats database read-only (for summaries): refuses a
+ * file that is not one, and changes nothing in it. */
+int wn_db_open_ro(wn_db **db, const char *path, char *err, size_t errlen);
 void wn_db_close(wn_db *db);
 const char *wn_db_error(const wn_db *db);
 void *wn_db_handle(wn_db *db); /* the sqlite3 * for module tables */

@@ -421,13 +421,17 @@ int wn_doc_parse(wn_doc *d, const char *line, size_t len, const wn_doc_fields *f
 			else if (which == 3) d->has_domain = 1;
 		} else {
 			if (scan_value(&s, 1, &m->type)) return s.code;
+			/* a repeated key: the last one wins, whatever its type */
 			if (key_is(m, tf, tfl, &d->scratch)) {
 				d->has_text = 0;
 				d->text_type = m->type;
-			} else if (m->type == WN_J_NUM && key_is(m, idf, idfl, &d->scratch)) {
+			} else if (key_is(m, idf, idfl, &d->scratch)) {
 				wn_buf_reset(&d->id);
-				wn_buf_add(&d->id, vstart, (size_t)(s.p - vstart));
-				d->has_id = 1;
+				d->has_id = m->type == WN_J_NUM;
+				if (d->has_id) wn_buf_add(&d->id, vstart, (size_t)(s.p - vstart));
+			} else if (key_is(m, df, dfl, &d->scratch)) {
+				wn_buf_reset(&d->domain);
+				d->has_domain = 0;
 			}
 		}
 		m->val = (const char *)vstart;

@@ -36,7 +36,7 @@ enum {
 	WN_OPT_SHARD, WN_OPT_PROGRESS, WN_OPT_MAX_LINE, WN_OPT_COMMON_END
 };
 
-#define WN_OPTS_SHORT "o:O:qh"
+#define WN_OPTS_SHORT ":o:O:qh"
 
 #define WN_OPTS_HELP \
 "Input and output:\n" \

@@ -46,6 +46,7 @@ typedef struct loop {
 	int epipe;            /* stdout reader went away */
 	int fatal;            /* stop everything */
 	int write_failed;
+	uint64_t toolong;     /* bytes of the line_too_long line being reported */
 } loop;
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -116,7 +117,10 @@ static void reject(loop *L, const char *reason, const char *line, size_t len, in
 	} else {
 		wn_buf_adds(b, "{\"reject\":");
 		wn_buf_add(b, obj.data, obj.len);
-		if (wn_utf8_valid(line, len, NULL)) {
+		if (L->toolong) {
+			/* a line over --max-line was never held in memory */
+			wn_buf_addf(b, ",\"bytes\":%llu", (unsigned long long)L->toolong);
+		} else if (wn_utf8_valid(line, len, NULL)) {
 			wn_buf_adds(b, ",\"raw\":");
 			wn_json_escape(b, line, len);
 		} else {
@@ -149,10 +153,11 @@ static void bad_line(loop *L, const char *reason, const char *what, const char *
 		     size_t len, int parsed)
 {
 	wn_run *r = L->r;
+	size_t bytes = L->toolong ? (size_t)L->toolong : len + 1;
 	r->bad_lines++;
 	L->acc.bad++;
 	L->acc.docs_in++;
-	L->acc.bytes_in += len + 1;
+	L->acc.bytes_in += bytes;
 	wn_count_entry *d = wn_countmap_get(&L->acc.domains, "(unparsed)", 10);
 	if (parsed) {
 		if (L->doc.has_domain)
@@ -161,8 +166,8 @@ static void bad_line(loop *L, const char *reason, const char *what, const char *
 			d = wn_countmap_get(&L->acc.domains, "(none)", 6);
 	}
 	d->docs++;
-	d->bytes += len + 1;
-	count_drop(L, reason, len + 1, NULL, 0);
+	d->bytes += bytes;
+	count_drop(L, reason, bytes, NULL, 0);
 	if (L->o->on_error_fail) {
 		wn_error("%s:%llu: %s", r->input, (unsigned long long)r->lineno, what);
 		L->fatal = 1;
@@ -322,10 +327,16 @@ static void one_input(loop *L, const char *input)
 	size_t len;
 	uint64_t n = 0;
 	if (!rc) {
-		while (!L->fatal && !r->stop && (rc = wn_reader_next(rd, &line, &len)) != 0) {
+		uint64_t data_before = 0;
+		while (!L->fatal && !r->stop &&
+		       (data_before = wn_reader_data_bytes(rd),
+			rc = wn_reader_next(rd, &line, &len)) != 0) {
 			r->lineno = wn_reader_lineno(rd);
 			if (rc == WN_ETOOBIG) {
+				/* counted at its real size; its bytes were not kept */
+				L->toolong = wn_reader_data_bytes(rd) - data_before;
 				bad_line(L, "line_too_long", wn_reader_error(rd), "", 0, 0);
+				L->toolong = 0;
 				rc = 0;
 				continue;
 			}
@@ -370,9 +381,38 @@ static void one_input(loop *L, const char *input)
 		L->out = NULL;
 	}
 	record_input(L, input, outname, status, err[0] ? err : NULL, raw, wn_now() - t0);
-	if (r->input_done)
-		r->input_done(r->ctx, r, input, rc >= 0, L->acc.docs_in, L->acc.bad,
-			      L->acc.bytes_in);
+	if (r->input_done) {
+		wn_input_counts c = { L->acc.docs_in, L->acc.docs_out, L->acc.dropped, L->acc.bad,
+				      L->acc.bytes_in, L->acc.bytes_out };
+		r->input_done(r->ctx, r, input, rc >= 0, &c);
+	}
+}
+
+struct named { char base[256]; const char *input; };
+
+static int cmp_named(const void *a, const void *b)
+{
+	return strcmp(((const struct named *)a)->base, ((const struct named *)b)->base);
+}
+
+/* With -O, two inputs of one base name would write one output. */
+static int base_collision(const wn_opts *o, char **sel, int n)
+{
+	struct named *v = wn_calloc((size_t)n + 1, sizeof *v);
+	for (int i = 0; i < n; i++) {
+		wn_run_basename(sel[i], v[i].base, sizeof v[i].base);
+		v[i].input = sel[i];
+	}
+	qsort(v, (size_t)n, sizeof *v, cmp_named);
+	int clash = 0;
+	for (int i = 1; i < n && !clash; i++)
+		if (!strcmp(v[i - 1].base, v[i].base)) {
+			wn_error("-O: %s and %s would both write %s/%s", v[i - 1].input, v[i].input,
+				 o->outdir, v[i].base);
+			clash = 1;
+		}
+	free(v);
+	return clash;
 }
 
 int wn_run_main(wn_run *r, int ninputs, char **inputs)
@@ -389,10 +429,21 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 	wn_countmap_init(&L.acc.domains);
 	r->exit_code = 0;
 
+	if (o->shard_n && ninputs == 0 && !o->shard_from_slurm) {
+		wn_error("--shard needs input files, not stdin");
+		return 2;
+	}
+	wn_opts sopts;
+	if (ninputs == 0 && o->shard_from_slurm) {
+		/* inside a Slurm array but reading stdin: the pipe is this task's */
+		sopts = *o;
+		sopts.shard_n = sopts.shard_i = 0;
+		o = &sopts;
+		L.o = o;
+	}
 	int nsel;
 	char **sel = wn_opts_select(o, ninputs, inputs, &nsel);
-	if (o->shard_n && ninputs == 0) {
-		wn_error("--shard needs input files, not stdin");
+	if (o->outdir && base_collision(o, sel, nsel)) {
 		free(sel);
 		return 2;
 	}
@@ -485,7 +536,7 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 
 	if (L.db) {
 		const char *status = L.epipe ? "closed" : r->exit_code ? "failed" : "ok";
-		if (wn_db_run_end(L.db, L.run_id, status, r->exit_code)) {
+		if (wn_db_run_end(L.db, L.run_id, status, L.epipe ? 128 + SIGPIPE : r->exit_code)) {
 			wn_error("%s: %s", o->stats, wn_db_error(L.db));
 			r->exit_code = 1;
 		}

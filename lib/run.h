@@ -34,6 +34,12 @@ enum { WN_KEEP = 0, WN_DROP = 1 };
 
 typedef struct wn_run wn_run;
 
+/* What one input did (see input_done). */
+typedef struct wn_input_counts {
+	uint64_t docs_in, docs_out, docs_dropped, bad_lines;
+	uint64_t bytes_in, bytes_out;  /* JSONL bytes, newlines included */
+} wn_input_counts;
+
 /* Called once per parsed document with a string text.  Return WN_KEEP, or
  * WN_DROP and set *reason (a static string such as "cat:sample"). */
 typedef int (*wn_doc_fn)(void *ctx, wn_run *r, wn_doc *d, const char **reason);
@@ -49,7 +55,7 @@ struct wn_run {
 	int no_output;       /* count only: kept documents are not written */
 	/* called after each input with its counts (may be NULL) */
 	void (*input_done)(void *ctx, wn_run *r, const char *input, int ok,
-			   uint64_t docs_in, uint64_t bad_lines, uint64_t bytes_in);
+			   const wn_input_counts *c);
 	int stop;            /* set by fn: end the run after this document */
 
 	/* read by the tool (totals over all inputs) */

@@ -188,3 +188,18 @@ ok "--progress draws a status line in a pipe" grep -q "cat: [0-9]* docs, .* MB/s
 eq "no progress in a pipe by default" "$(cat "$T/np.err")" ""
 "$W" cat --quiet "$T/nasty.jsonl" >/dev/null 2>"$T/q.err"
 eq "--quiet silences bad-line warnings" "$(cat "$T/q.err")" ""
+
+# --- details
+"$W" cat --max-line 1M --rejects "$T/tl.jsonl" --stats "$T/tl.db" "$T/huge.jsonl.zst" >/dev/null 2>&1
+eq "a too-long line is counted at its real size" "$(q "$T/tl.db" "select bytes from drops where reason='line_too_long'")" \
+	"$(sed -n 2p "$T/huge.jsonl" | wc -c)"
+eq "... and its reject records the size" "$($PY -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["bytes"])' "$T/tl.jsonl")" \
+	"$(sed -n 2p "$T/huge.jsonl" | wc -c)"
+mkdir -p "$T/x1" "$T/x2" "$T/od3"
+cp "$T/b.jsonl" "$T/x1/same.jsonl"; cp "$T/b.jsonl" "$T/x2/same.jsonl"
+exits 2 "-O refuses two inputs with one base name" "$W" cat -O "$T/od3" "$T/x1/same.jsonl" "$T/x2/same.jsonl"
+err_has "... naming both" "x1/same.jsonl and .*x2/same.jsonl would both write"
+eq "--count with --sample counts the sample" "$("$W" cat --count --sample 0.3 --seed 7 "$T/a.jsonl" | awk 'NR==2{print $1, $3}')" \
+	"$("$W" cat --sample 0.3 --seed 7 "$T/a.jsonl" | wc -lc | awk '{print $1, $2}')"
+echo '{"domain":"x","text":"t","domain":5}' | "$W" cat --stats "$T/dup.db" >/dev/null
+eq "a repeated key: the last one wins" "$(q "$T/dup.db" "select key from counts where kind='domain'")" "(none)"

@@ -9,7 +9,7 @@ for cmd in $("$W" --help | awk '/^Commands:/{f=1;next} f&&/^  [a-z]/{print $1}')
 		continue
 	fi
 	h=$("$W" "$cmd" --help | grep -o -- '--[a-z][a-z-]*' | sort -u | tr '\n' ' ')
-	m=$(grep -o -- '\\-\\-[a-z][a-z-]*' "$page" | sed 's/\\//g' | sort -u | tr '\n' ' ')
+	m=$(sed 's/\\-/-/g' "$page" | grep -o -- '--[a-z][a-z-]*' | sort -u | tr '\n' ' ')
 	eq "$cmd: --help and man/winnow-$cmd.1 list the same options" "$m" "$h"
 	ok "$cmd: man page renders without warnings" bash -c "! man --warnings -l '$page' 2>&1 >/dev/null | grep -q ."
 done

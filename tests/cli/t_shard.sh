@@ -21,3 +21,4 @@ eq "the shard is recorded in stats" "$(q "$T/s.db" 'select shard from runs')" "1
 mkdir "$T/out"
 for i in 0 1 2; do "$W" cat --shard $i/3 -O "$T/out" $ins; done
 eq "job array with -O writes every output" "$(ls "$T/out" | wc -l)" "10"
+eq "inside a Slurm array, stdin is read whole" "$(SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=3 "$W" cat <"$T/s05.jsonl")" "$(cat "$T/s05.jsonl")"

@@ -54,3 +54,14 @@ q "$T/task0.db" "create table extra(run_id integer, v text); insert into extra s
 eq "merge copies module tables keyed by run_id" "$(q "$T/all2.db" 'select count(*) from extra')" "1"
 echo "not a db" >"$T/bad.db"
 exits 1 "merge of a non-database fails" "$W" stats merge "$T/all3.db" "$T/bad.db"
+
+# summaries never write; foreign databases are refused
+q "$T/foreign.db" "create table t(x); insert into t values(1);"
+sum1=$(md5sum <"$T/foreign.db")
+exits 1 "stats of a foreign SQLite file is refused" "$W" stats "$T/foreign.db"
+err_has "... as not a winnow stats database" "not a winnow stats database"
+eq "... and the file is left unchanged" "$(md5sum <"$T/foreign.db")" "$sum1"
+exits 1 "merge of a foreign SQLite file is refused" "$W" stats merge "$T/m.db" "$T/foreign.db"
+# a run ended by a closed pipe is recorded as such
+"$W" cat --stats "$T/pipe.db" "$T/a.jsonl" "$T/a.jsonl" "$T/a.jsonl" 2>/dev/null | head -1 >/dev/null
+eq "a run ended by | head is recorded as closed (exit 141)" "$(q "$T/pipe.db" 'select status, exit_code from runs')" "closed|141"
