@@ -138,7 +138,11 @@ int wn_opts_finish(wn_opts *o, char *err, size_t errlen)
 	const char *cnt = getenv("SLURM_ARRAY_TASK_COUNT");
 	if (!id || !*id) return 0;
 	const char *min = getenv("SLURM_ARRAY_TASK_MIN");
-	long i = strtol(id, NULL, 10) - (min && *min ? strtol(min, NULL, 10) : 0);
+	const char *step = getenv("SLURM_ARRAY_TASK_STEP");
+	long st = step && *step ? strtol(step, NULL, 10) : 1;
+	if (st < 1) st = 1;
+	/* an array 1-100:3 has tasks 1, 4, 7, ...: number them 0, 1, 2, ... */
+	long i = (strtol(id, NULL, 10) - (min && *min ? strtol(min, NULL, 10) : 0)) / st;
 	long n = cnt && *cnt ? strtol(cnt, NULL, 10) : 0;
 	if (n < 1 || i < 0 || i >= n) {
 		snprintf(err, errlen,

@@ -22,3 +22,4 @@ mkdir "$T/out"
 for i in 0 1 2; do "$W" cat --shard $i/3 -O "$T/out" $ins; done
 eq "job array with -O writes every output" "$(ls "$T/out" | wc -l)" "10"
 eq "inside a Slurm array, stdin is read whole" "$(SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=3 "$W" cat <"$T/s05.jsonl")" "$(cat "$T/s05.jsonl")"
+eq "Slurm arrays with a step (1-9:4 is tasks 1, 5, 9)" "$(SLURM_ARRAY_TASK_ID=5 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_STEP=4 SLURM_ARRAY_TASK_COUNT=3 ids)" "01 04 07 "
