@@ -88,9 +88,8 @@ void wn_progress_update(wn_progress *p, uint64_t docs, uint64_t raw, uint64_t da
 		double left = el * (double)(p->total - raw) / (double)raw;
 		snprintf(eta, sizeof eta, ", eta %d:%02d", (int)(left / 60), (int)left % 60);
 	}
-	fprintf(stderr, "\r%s: %llu docs, %.1f MB, %.1f MB/s%s%s\033[K",
-		tool, (unsigned long long)docs, mb, el > 0 ? mb / el : 0.0, eta,
-		p->total ? "" : "");
+	fprintf(stderr, "\r%s: %llu docs, %.1f MB, %.1f MB/s%s\033[K",
+		tool, (unsigned long long)docs, mb, el > 0 ? mb / el : 0.0, eta);
 	p->drawn = 1;
 }
 
