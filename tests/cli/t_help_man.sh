@@ -16,3 +16,9 @@ done
 for page in winnow.1 winnow-stats.5 winnow-formats.5; do
 	ok "$page exists and renders" bash -c "test -f '$man/$page' && ! man --warnings -l '$man/$page' 2>&1 >/dev/null | grep -q ."
 done
+
+# make install puts the binary and every man page under PREFIX
+root=$TESTS_DIR/../..
+make -s -C "$root" install PREFIX="$T/inst" >/dev/null 2>&1
+ok "make install: the binary runs" "$T/inst/bin/winnow" --version
+eq "make install: every man page" "$(ls "$T/inst/share/man/man1" "$T/inst/share/man/man5" | grep -c '\.[15]$')" "$(ls "$root"/man/*.[15] | wc -l)"
