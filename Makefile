@@ -78,7 +78,7 @@ deps-check:
 
 # ---- tests ----
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
+	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2 || fail=1; done; exit $$fail
 
 test: deps-check
 	@$(MAKE) --no-print-directory winnow

@@ -1,5 +1,6 @@
 /* opts.c - common options and shard selection (opts.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,7 @@ long long wn_parse_size(const char *s)
 	case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
 	}
 	if (*end == 'B' || *end == 'b') end++;
-	if (*end) return -1;
+	if (*end || !isfinite(v) || v >= 9.2e18) return -1;
 	return (long long)v;
 }
 
@@ -126,6 +127,17 @@ int wn_opts_common(wn_opts *o, int opt, const char *arg, char *err, size_t errle
 	return 0;
 }
 
+/* A whole decimal number from the environment: 0, or -1. */
+static int env_long(const char *s, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end) return -1;
+	*out = v;
+	return 0;
+}
+
 int wn_opts_finish(wn_opts *o, char *err, size_t errlen)
 {
 	if (o->output && o->outdir) {
@@ -139,12 +151,13 @@ int wn_opts_finish(wn_opts *o, char *err, size_t errlen)
 	if (!id || !*id) return 0;
 	const char *min = getenv("SLURM_ARRAY_TASK_MIN");
 	const char *step = getenv("SLURM_ARRAY_TASK_STEP");
-	long st = step && *step ? strtol(step, NULL, 10) : 1;
-	if (st < 1) st = 1;
+	long vid, vmin = 0, vstep = 1, n = 0;
+	int bad = env_long(id, &vid) || (min && *min && env_long(min, &vmin)) ||
+		  (step && *step && env_long(step, &vstep)) || !cnt || env_long(cnt, &n) ||
+		  vstep < 1;
 	/* an array 1-100:3 has tasks 1, 4, 7, ...: number them 0, 1, 2, ... */
-	long i = (strtol(id, NULL, 10) - (min && *min ? strtol(min, NULL, 10) : 0)) / st;
-	long n = cnt && *cnt ? strtol(cnt, NULL, 10) : 0;
-	if (n < 1 || i < 0 || i >= n) {
+	long i = bad ? -1 : (vid - vmin) / vstep;
+	if (bad || n < 1 || i < 0 || i >= n || (vid - vmin) % vstep) {
 		snprintf(err, errlen,
 			 "SLURM_ARRAY_TASK_ID=%s (min %s) does not fit SLURM_ARRAY_TASK_COUNT=%s",
 			 id, min ? min : "0", cnt ? cnt : "(unset)");

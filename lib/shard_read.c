@@ -58,6 +58,7 @@ struct wn_reader {
 	char *name;
 	wn_reader_opts o;
 	int fd;              /* file source, -1 for http */
+	int own_fd;          /* we opened fd (not stdin): close it */
 	int is_url;
 	_Atomic int64_t size; /* compressed size when known, else -1 */
 
@@ -488,7 +489,7 @@ int wn_reader_open(wn_reader **out, const char *path, const wn_reader_opts *o)
 	if (!r->o.max_line) r->o.max_line = (size_t)1 << 30;
 	r->fd = -1;
 	atomic_store(&r->size, -1);
-	wn_buf_init(&r->line, r->o.max_line);
+	wn_buf_init(&r->line, r->o.max_line + 1); /* + a '\r' of CRLF */
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->can_fill, NULL);
 	pthread_cond_init(&r->can_read, NULL);
@@ -500,6 +501,7 @@ int wn_reader_open(wn_reader **out, const char *path, const wn_reader_opts *o)
 		r->fd = 0;
 	} else {
 		r->fd = open(path, O_RDONLY | O_CLOEXEC);
+		r->own_fd = r->fd >= 0;
 		if (r->fd < 0) {
 			snprintf(r->msg, sizeof r->msg, "%s", strerror(errno));
 			r->done = WN_EIO;
@@ -534,6 +536,11 @@ static int line_done(wn_reader *r, const char **line, size_t *len)
 	char *p = r->line.data;
 	size_t n = r->line.len;
 	if (n && p[n - 1] == '\r') n--;
+	if (n > r->o.max_line) { /* the buffer holds one byte more, for a '\r' */
+		wn_buf_reset(&r->line);
+		snprintf(r->msg, sizeof r->msg, "line longer than %zu bytes", r->o.max_line);
+		return WN_ETOOBIG;
+	}
 	*line = p;
 	*len = n;
 	return 1;
@@ -589,7 +596,8 @@ int wn_reader_next(wn_reader *r, const char **line, size_t *len)
 			continue;
 		}
 		if (nl && r->line.len == 0) {
-			if (take > r->o.max_line) {
+			size_t content = take - (take && base[take - 1] == '\r');
+			if (content > r->o.max_line) {
 				r->lineno++;
 				snprintf(r->msg, sizeof r->msg, "line longer than %zu bytes",
 					 r->o.max_line);
@@ -644,7 +652,7 @@ void wn_reader_close(wn_reader *r)
 		pthread_mutex_unlock(&r->mu);
 		pthread_join(r->thread, NULL);
 	}
-	if (r->fd > 0) close(r->fd);
+	if (r->own_fd) close(r->fd);
 	if (r->zd) ZSTD_freeDStream(r->zd);
 	if (r->gz_init) inflateEnd(&r->gz);
 	for (int i = 0; i < NCHUNK; i++) free(r->ring[i].data);

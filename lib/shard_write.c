@@ -37,6 +37,7 @@ struct wn_writer {
 	char *path;     /* final name, or NULL for stdout */
 	char *tmp;      /* temporary name, or NULL when writing directly */
 	int fd;
+	int own_fd;     /* we opened fd (not stdout): sync and close it */
 	enum wn_codec codec;
 	ZSTD_CCtx *zc;
 	z_stream gz;
@@ -189,6 +190,7 @@ int wn_writer_open(wn_writer **out, const char *path, const wn_writer_opts *o)
 		if (direct) {
 			w->fd = open(path, O_WRONLY | O_CLOEXEC);
 			if (w->fd < 0) return werr(w, WN_EIO, path, errno);
+			w->own_fd = 1;
 		} else {
 			const char *slash = strrchr(path, '/');
 			size_t dirlen = slash ? (size_t)(slash - path + 1) : 0;
@@ -203,6 +205,7 @@ int wn_writer_open(wn_writer **out, const char *path, const wn_writer_opts *o)
 				w->tmp = NULL;
 				return werr(w, WN_EIO, path, e);
 			}
+			w->own_fd = 1;
 			w->tmpslot = tmp_register(w->tmp);
 			fchmod(w->fd, 0644); /* mkstemp makes 0600; shards are shared */
 		}
@@ -270,9 +273,9 @@ int wn_writer_close(wn_writer *w, char *err, size_t errlen)
 	int rc = w->err;
 	if (!rc) rc = pump(w, w->stage, w->nstage, 1);
 	w->nstage = 0;
-	if (!rc && w->fd > 1 && w->tmp && fsync(w->fd) != 0)
+	if (!rc && w->own_fd && w->tmp && fsync(w->fd) != 0)
 		rc = werr(w, WN_EIO, "fsync", errno);
-	if (w->fd > 1 && close(w->fd) != 0 && !rc)
+	if (w->own_fd && close(w->fd) != 0 && !rc)
 		rc = werr(w, WN_EIO, "close", errno);
 	w->fd = -1;
 	if (!rc && w->tmp && rename(w->tmp, w->path) != 0)
@@ -287,7 +290,7 @@ int wn_writer_close(wn_writer *w, char *err, size_t errlen)
 void wn_writer_abort(wn_writer *w)
 {
 	if (!w) return;
-	if (w->fd > 1) close(w->fd);
+	if (w->own_fd) close(w->fd);
 	if (w->tmp) unlink(w->tmp);
 	tmp_unregister(w->tmpslot);
 	writer_free(w);

@@ -164,6 +164,8 @@ Test(doc, lone_surrogates_are_eutf8)
 		"{\"text\":\"\\ud83dx\"}",         /* high then a char */
 		"{\"text\":\"\\ud83d\\u0041\"}",   /* high then a non-surrogate escape */
 		"{\"text\":\"\\ud83d\\ud83d\"}",   /* high then high */
+		"{\"text\":\"\\ud83d\\ue000\"}",   /* high then above the low range */
+		"{\"text\":\"\\ud83d\\uffff\"}",
 		"{\"text\":\"\\ud83d\\n\"}",       /* high then another escape */
 		"{\"text\":\"\\ude00\"}",          /* lone low */
 		"{\"text\":\"\\ude00\\ud83d\"}",   /* pair in the wrong order */

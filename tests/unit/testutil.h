@@ -44,10 +44,10 @@ static inline void tu_rmdir(void)
 /* "<tu_dir>/<name>" in a static rotating set of buffers. */
 static inline const char *tu_path(const char *name)
 {
-	static char bufs[8][512];
+	static char bufs[8][1024];
 	static int k;
 	char *b = bufs[k++ & 7];
-	snprintf(b, 512, "%s/%s", tu_dir, name);
+	snprintf(b, 1024, "%s/%s", tu_dir, name);
 	return b;
 }
 
