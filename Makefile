@@ -12,17 +12,19 @@ VERSION := 0.1.0
 PREFIX ?= /usr/local
 CC ?= cc
 BUILD ?= build
-PKGS := libzstd libcurl libxxhash sqlite3 zlib
+PKGS := libzstd libcurl libxxhash sqlite3 zlib simdjson
 
 # pkg-config may be missing before `make deps`; the flags then fall back
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lcurl -lxxhash -lsqlite3 -lz)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lcurl -lxxhash -lsqlite3 -lz -lsimdjson)
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DWN_VERSION='"$(VERSION)"' -pthread -march=x86-64-v2 \
 	$(WARN) $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS := $(PKG_LIBS) -pthread -lm $(EXTRA_LDFLAGS)
+ALL_CXXFLAGS := -std=c++17 -pthread -march=x86-64-v2 -Wall -Wextra -Wno-unused-parameter \
+	$(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS := $(PKG_LIBS) -lstdc++ -pthread -lm $(EXTRA_LDFLAGS)
 
 LIB_SRC := \
 	lib/buf.c \
@@ -36,6 +38,9 @@ LIB_SRC := \
 	lib/shard_read.c \
 	lib/shard_write.c
 
+# the one C++ file of lib/: simdjson behind a C interface (lib/sjson.h)
+LIB_CXX_SRC := lib/sjson.cpp
+
 CMD_SRC := \
 	cmd/cat.c \
 	cmd/stats.c \
@@ -43,7 +48,7 @@ CMD_SRC := \
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/%.o)
 CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -62,6 +67,10 @@ $(BUILD)/libwinnow.a: $(LIB_OBJ)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwinnow.a
 	@mkdir -p $(dir $@)

@@ -18,8 +18,11 @@
 
 #include "doc.h"
 #include "err.h"
+#include "sjson.h"
 
-#define MAX_DEPTH 512
+_Static_assert(WN_DOC_PADDING == WN_SJ_PADDING, "padding of doc.h and sjson.h");
+
+#define MAX_DEPTH 1024 /* as simdjson's default */
 
 static const wn_doc_fields default_fields = { "text", "id", "domain" };
 
@@ -30,6 +33,7 @@ void wn_doc_init(wn_doc *d)
 	wn_buf_init(&d->id, 0);
 	wn_buf_init(&d->domain, 0);
 	wn_buf_init(&d->scratch, 0);
+	wn_buf_init(&d->pad, 0);
 }
 
 void wn_doc_release(wn_doc *d)
@@ -44,6 +48,8 @@ void wn_doc_release(wn_doc *d)
 	wn_buf_release(&d->id);
 	wn_buf_release(&d->domain);
 	wn_buf_release(&d->scratch);
+	wn_buf_release(&d->pad);
+	wn_sj_free(d->sj);
 	memset(d, 0, sizeof *d);
 }
 
@@ -357,7 +363,7 @@ static int key_is(const wn_member *m, const char *name, size_t nlen, wn_buf *scr
 	return scratch->len == nlen && !memcmp(scratch->data, name, nlen);
 }
 
-int wn_doc_parse(wn_doc *d, const char *line, size_t len, const wn_doc_fields *f)
+int wn_doc_parse_scan(wn_doc *d, const char *line, size_t len, const wn_doc_fields *f)
 {
 	if (!f) f = &default_fields;
 	const char *tf = f->text ? f->text : "text";
@@ -448,6 +454,95 @@ tail:
 	skip_ws(&s);
 	if (s.p != s.end) return fail(&s, WN_EJSON, "trailing characters after the object");
 	return 0;
+}
+
+/* Start a parse: fields reset, BOM skipped. */
+static void parse_begin(wn_doc *d, const char **line, size_t *len)
+{
+	if (*len >= 3 && !memcmp(*line, "\xEF\xBB\xBF", 3)) { *line += 3; *len -= 3; }
+	d->line = *line;
+	d->len = *len;
+	d->nm = 0;
+	for (size_t i = 0; i < d->ne; i++) d->e[i].used = 0;
+	d->ne = 0;
+	d->has_text = d->has_id = d->has_domain = 0;
+	d->text_type = -1;
+	wn_buf_reset(&d->text);
+	wn_buf_reset(&d->id);
+	wn_buf_reset(&d->domain);
+	d->err[0] = 0;
+	d->err_off = 0;
+}
+
+int wn_doc_parse_padded(wn_doc *d, const char *line, size_t len, const wn_doc_fields *f)
+{
+	if (!f) f = &default_fields;
+	const char *want[3] = { f->text ? f->text : "text", f->id ? f->id : "id",
+				f->domain ? f->domain : "domain" };
+	const char *orig = line;
+	size_t olen = len;
+	parse_begin(d, &line, &len);
+	if (!d->sj && !(d->sj = wn_sj_new())) wn_die_oom();
+	const wn_sj_member *ms;
+	size_t n;
+	const char *why;
+	if (wn_sj_parse(d->sj, line, len, want, 3, &ms, &n, &why)) {
+		/* rejected: the reference scanner says where and why */
+		int rc = wn_doc_parse_scan(d, orig, olen, f);
+		if (rc) return rc;
+		parse_begin(d, &orig, &olen);
+		snprintf(d->err, sizeof d->err, "%s", why);
+		return WN_EJSON;
+	}
+	if (n > d->capm) {
+		d->capm = n + 16;
+		d->m = wn_realloc(d->m, d->capm * sizeof *d->m);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const wn_sj_member *s = &ms[i];
+		wn_member *m = &d->m[i];
+		m->key = line + s->koff;
+		m->klen = s->klen;
+		m->kesc = (uint8_t)s->kesc;
+		m->span = line + s->koff - 1;
+		m->slen = s->voff + s->vlen - (s->koff - 1);
+		m->val = line + s->voff;
+		m->vlen = s->vlen;
+		m->type = (uint8_t)s->type;
+		m->edit = -1;
+		/* a repeated key: the last one wins, whatever its type */
+		switch (s->want) {
+		case 1:
+			d->text_type = s->type;
+			d->has_text = s->type == WN_J_STR;
+			wn_buf_reset(&d->text);
+			if (d->has_text) wn_buf_add(&d->text, s->str, s->slen);
+			break;
+		case 2:
+			wn_buf_reset(&d->id);
+			d->has_id = s->type == WN_J_STR || s->type == WN_J_NUM;
+			if (s->type == WN_J_STR) wn_buf_add(&d->id, s->str, s->slen);
+			else if (s->type == WN_J_NUM) wn_buf_add(&d->id, m->val, m->vlen);
+			break;
+		case 3:
+			wn_buf_reset(&d->domain);
+			d->has_domain = s->type == WN_J_STR;
+			if (d->has_domain) wn_buf_add(&d->domain, s->str, s->slen);
+			break;
+		}
+	}
+	d->nm = n;
+	return 0;
+}
+
+int wn_doc_parse(wn_doc *d, const char *line, size_t len, const wn_doc_fields *f)
+{
+	/* simdjson reads up to WN_DOC_PADDING bytes past the end */
+	wn_buf_reset(&d->pad);
+	wn_buf_grow(&d->pad, len + WN_DOC_PADDING);
+	wn_buf_add(&d->pad, line, len);
+	memset(d->pad.data + len, 0, WN_DOC_PADDING);
+	return wn_doc_parse_padded(d, d->pad.data, len, f);
 }
 
 const wn_member *wn_doc_get(const wn_doc *d, const char *key)

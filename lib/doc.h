@@ -14,8 +14,11 @@
  * original bytes, replaced values in place and new members at the end.  A
  * document with no edits is written back as the exact input line.
  *
- * The parser is written for this job: measured against jansson, json-c,
- * cJSON and simdjson in bench/json (see bench/README.md).
+ * Parsing is simdjson's On-Demand parser behind the C shim of sjson.h,
+ * chosen by measurement over jansson, json-c, cJSON and a scanner written
+ * for this job (bench/json/README.md).  That scanner stays as the
+ * reference: it explains a rejected line (what, at which byte) and the
+ * tests hold simdjson's verdicts against it.
  *
  * Ownership: a wn_doc is reused line after line (wn_doc_init once,
  * wn_doc_release at the end).  Member spans point into the caller's line,
@@ -28,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
+
+struct wn_sj;
 
 typedef struct wn_doc_fields {
 	const char *text;    /* "text" */
@@ -74,15 +79,28 @@ typedef struct wn_doc {
 	size_t err_off;    /* byte offset of a parse error */
 	char err[96];      /* what was wrong */
 	wn_buf scratch;
+	wn_buf pad;        /* padded copy of the line for wn_doc_parse() */
+	struct wn_sj *sj;  /* the simdjson parser */
 } wn_doc;
+
+/* Bytes that must be readable past the end of a line given to
+ * wn_doc_parse_padded() (the shard reader guarantees them). */
+#define WN_DOC_PADDING 64
 
 void wn_doc_init(wn_doc *d);
 void wn_doc_release(wn_doc *d);
 
 /* Parse `line`.  0 when it is a valid object (check has_text before using
  * the text); WN_EJSON for invalid JSON or a non-object; WN_EUTF8 for
- * invalid UTF-8 or a lone surrogate.  `f` NULL means the default names. */
+ * invalid UTF-8 or a lone surrogate; d->err and d->err_off say what and
+ * where.  `f` NULL means the default names.  wn_doc_parse() copies the
+ * line; wn_doc_parse_padded() reads it in place and needs WN_DOC_PADDING
+ * readable bytes after it. */
 int wn_doc_parse(wn_doc *d, const char *line, size_t len, const wn_doc_fields *f);
+int wn_doc_parse_padded(wn_doc *d, const char *line, size_t len, const wn_doc_fields *f);
+/* The reference scanner (scalar C): the same result as wn_doc_parse, used
+ * to explain a rejected line and by the tests to cross-check simdjson. */
+int wn_doc_parse_scan(wn_doc *d, const char *line, size_t len, const wn_doc_fields *f);
 
 /* The member with decoded key `key`, or NULL. */
 const wn_member *wn_doc_get(const wn_doc *d, const char *key);

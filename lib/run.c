@@ -23,6 +23,8 @@
 #include "run.h"
 #include "shard.h"
 
+_Static_assert(WN_READER_PADDING >= WN_DOC_PADDING, "lines must carry the parser's padding");
+
 struct input_acc {
 	uint64_t bad;
 	uint64_t docs_in, docs_out, dropped;
@@ -184,7 +186,8 @@ static void one_line(loop *L, const char *line, size_t len)
 {
 	wn_run *r = L->r;
 	wn_doc *d = &L->doc;
-	int rc = wn_doc_parse(d, line, len, &L->o->fields);
+	/* the reader leaves WN_READER_PADDING readable bytes after each line */
+	int rc = wn_doc_parse_padded(d, line, len, &L->o->fields);
 	if (rc) {
 		char what[160];
 		snprintf(what, sizeof what, "%s at byte %zu", d->err, d->err_off);

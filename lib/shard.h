@@ -25,8 +25,9 @@
  * removes the temporary.  zstd compression uses `threads` worker threads.
  *
  * Ownership: the reader owns the memory of returned lines; a line is valid
- * until the next wn_reader_next() or wn_reader_close().  Strings passed to
- * open are copied.
+ * until the next wn_reader_next() or wn_reader_close(), and at least
+ * WN_READER_PADDING bytes after it are readable (for wn_doc_parse_padded).
+ * Strings passed to open are copied.
  */
 #ifndef WN_SHARD_H
 #define WN_SHARD_H
@@ -35,6 +36,8 @@
 #include <stdint.h>
 
 /* ---- reading ---- */
+
+#define WN_READER_PADDING 64
 
 typedef struct wn_reader wn_reader;
 

@@ -489,11 +489,12 @@ int wn_reader_open(wn_reader **out, const char *path, const wn_reader_opts *o)
 	if (!r->o.max_line) r->o.max_line = (size_t)1 << 30;
 	r->fd = -1;
 	atomic_store(&r->size, -1);
-	wn_buf_init(&r->line, r->o.max_line + 1); /* + a '\r' of CRLF */
+	/* + a '\r' of CRLF, + the padding a parser may read past the end */
+	wn_buf_init(&r->line, r->o.max_line + 1 + WN_READER_PADDING);
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->can_fill, NULL);
 	pthread_cond_init(&r->can_read, NULL);
-	for (int i = 0; i < NCHUNK; i++) r->ring[i].data = wn_malloc(CHUNK);
+	for (int i = 0; i < NCHUNK; i++) r->ring[i].data = wn_calloc(1, CHUNK + WN_READER_PADDING);
 
 	if (is_url(path)) {
 		r->is_url = 1;
@@ -533,6 +534,7 @@ int wn_reader_open(wn_reader **out, const char *path, const wn_reader_opts *o)
 static int line_done(wn_reader *r, const char **line, size_t *len)
 {
 	r->lineno++;
+	wn_buf_grow(&r->line, WN_READER_PADDING); /* cannot fail: max allows it */
 	char *p = r->line.data;
 	size_t n = r->line.len;
 	if (n && p[n - 1] == '\r') n--;

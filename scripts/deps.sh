@@ -14,9 +14,10 @@ PKGS=(
 	libxxhash-dev
 	libsqlite3-dev sqlite3
 	libcriterion-dev
+	libsimdjson-dev g++
 	man-db groff-base
-	# JSON parsers measured against winnow's own in bench/json
-	libjansson-dev libjson-c-dev libcjson-dev libsimdjson-dev
+	# the other JSON parsers measured in bench/json
+	libjansson-dev libjson-c-dev libcjson-dev
 )
 
 # commands that may come from elsewhere than Debian (a node or python

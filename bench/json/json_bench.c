@@ -23,11 +23,12 @@
  * decoded text, id and domain is compared with winnow's.
  *
  * Parsers (each compiled in only when its package is there; run.sh sets
- * the HAVE_* macros):
+ * the HAVE_* macros; the adapters live in p_jansson.c, p_jsonc.c,
+ * p_cjson.c and simdjson_shim.cpp):
  *   winnow        wn_doc_parse (lib/doc.c)
  *   jansson       json_loadb(JSON_ALLOW_NUL)
  *   json-c        json_tokener_parse_ex, one reused tokener, default flags
- *   json-c strict the same with JSON_TOKENER_STRICT|JSON_TOKENER_VALIDATE_UTF8
+ *   json-c-strict the same with JSON_TOKENER_STRICT|JSON_TOKENER_VALIDATE_UTF8
  *   cJSON         cJSON_ParseWithLengthOpts (= cJSON_ParseWithLength plus
  *                 the end pointer, to reject trailing garbage)
  *   simdjson-od   On-Demand, line memcpy'd into a reused padded buffer
@@ -36,6 +37,14 @@
  *                 in-memory file (the next lines, plus 64 bytes at the end of
  *                 the buffer) serve as the padding
  *   simdjson-dom  DOM API (validates the whole line), padded copy as -od
+ * and two extra rows doing winnow's whole job (the decode job plus the raw
+ * span of every top-level member, which winnow records for re-emission):
+ *   simdjson-od-spans   On-Demand with spans (skipped values unvalidated)
+ *   simdjson-dom+spans  a DOM pass (validation) then the On-Demand spans
+ * check_spans() verifies those spans equal winnow's wn_member spans.
+ *
+ * JSON_BENCH_SIMDJSON_IMPL=haswell|westmere|fallback forces simdjson's
+ * run-time kernel.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -72,12 +81,17 @@ void *xrealloc(void *p, size_t n)
 	return p;
 }
 
-static double now(void)
+static double clock_s(clockid_t c)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+
+/* wall time and this thread's CPU time of one pass */
+typedef struct tm2 {
+	double wall, cpu;
+} tm2;
 
 /* ---- winnow ---- */
 
@@ -94,19 +108,44 @@ static void w_fini(void *st)
 	free(st);
 }
 
-static int w_parse(void *st, const char *line, size_t len, size_t cap, res *r)
+/* the shipped path: simdjson On-Demand through lib/sjson.cpp, every value
+ * validated, in place (the shard reader provides the padding) */
+static int w_parse_in_place(wn_doc *d, const char *line, size_t len, size_t cap, res *r)
 {
-	wn_doc *d = st;
-	(void)cap;
-	if (wn_doc_parse(d, line, len, NULL)) { r->err = d->err; return -1; }
+	int rc = cap >= len + WN_DOC_PADDING ? wn_doc_parse_padded(d, line, len, NULL)
+					     : wn_doc_parse(d, line, len, NULL);
+	if (rc) { r->err = d->err; return -1; }
+	return 0;
+}
+
+static void w_fill(wn_doc *d, res *r)
+{
 	r->has_text = d->has_text;
 	r->has_id = d->has_id;
 	r->has_domain = d->has_domain;
 	if (d->has_text) sb_set(&r->text, d->text.data, d->text.len);
 	if (d->has_id) sb_set(&r->id, d->id.data, d->id.len);
 	if (d->has_domain) sb_set(&r->domain, d->domain.data, d->domain.len);
+}
+
+static int w_parse(void *st, const char *line, size_t len, size_t cap, res *r)
+{
+	wn_doc *d = st;
+	if (w_parse_in_place(d, line, len, cap, r)) return -1;
+	w_fill(d, r);
 	return 0;
 }
+
+/* the reference scanner of lib/doc.c: the parser written for this job */
+static int w_parse_scan(void *st, const char *line, size_t len, size_t cap, res *r)
+{
+	wn_doc *d = st;
+	(void)cap;
+	if (wn_doc_parse_scan(d, line, len, NULL)) { r->err = d->err; return -1; }
+	w_fill(d, r);
+	return 0;
+}
+
 
 /* ---- simdjson (through the C shim) ---- */
 
@@ -185,10 +224,38 @@ static int sjdom_parse(void *st, const char *line, size_t len, size_t cap, res *
 	int rc = sj_dom(s->p, b, len, len + PAD, &f, &err);
 	return sj_finish(rc, &f, err, r);
 }
+
+static int spans_parse(void *st, const char *line, size_t len, int validate, res *r)
+{
+	sjst *s = st;
+	sj_fields f;
+	const char *err = NULL;
+	const sj_span *sp;
+	size_t nsp;
+	const char *b = padded_copy(s, line, len);
+	int rc = sj_ondemand_spans(s->p, b, len, len + PAD, validate, &f, &sp, &nsp, &err);
+	return sj_finish(rc, &f, err, r);
+}
+
+static int sjsp_parse(void *st, const char *line, size_t len, size_t cap, res *r)
+{
+	(void)cap;
+	return spans_parse(st, line, len, 0, r);
+}
+
+static int sjdsp_parse(void *st, const char *line, size_t len, size_t cap, res *r)
+{
+	(void)cap;
+	return spans_parse(st, line, len, 1, r);
+}
+
 #endif
 
 static const parser p_winnow[] = {
-	{ "winnow", "wn_doc_parse (lib/doc.c, SSE2)", w_init, w_fini, w_parse },
+	{ "winnow", "wn_doc_parse_padded (lib/doc.c + lib/sjson.cpp: simdjson On-Demand, all values validated, spans)",
+	  w_init, w_fini, w_parse },
+	{ "winnow-scan", "wn_doc_parse_scan (lib/doc.c: the scanner written for this job, SSE2)",
+	  w_init, w_fini, w_parse_scan },
 };
 #ifdef HAVE_SIMDJSON
 static const parser p_simdjson[] = {
@@ -197,6 +264,11 @@ static const parser p_simdjson[] = {
 	  sj_init, sj_fini, sjod0_parse },
 	{ "simdjson-dom", "DOM (whole line validated), padded copy per line", sj_init, sj_fini,
 	  sjdom_parse },
+	/* extra: the whole winnow job (decode 3 fields + raw span of every member) */
+	{ "simdjson-od-spans", "extra: On-Demand + raw span of every top-level member (winnow's"
+	  " full job; skipped values not validated), padded copy", sj_init, sj_fini, sjsp_parse },
+	{ "simdjson-dom+spans", "extra: DOM pass (validates all) then On-Demand spans pass,"
+	  " padded copy", sj_init, sj_fini, sjdsp_parse },
 };
 #endif
 
@@ -306,11 +378,11 @@ static uint64_t res_hash(const res *r)
 
 /* Time one pass; with hashes != NULL (untimed check), store each line's
  * hash (0 for a parse error) and the first error message. */
-static double run_pass(const parser *ps, void *st, const lines *ls, sums *s, res *r,
+static tm2 run_pass(const parser *ps, void *st, const lines *ls, sums *s, res *r,
 		       uint64_t *hashes, const char **first_err, size_t *first_err_line)
 {
 	memset(s, 0, sizeof *s);
-	double t0 = now();
+	double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
 	for (size_t i = 0; i < ls->n; i++) {
 		const char *p = ls->v[i].p;
 		size_t n = ls->v[i].n;
@@ -332,7 +404,8 @@ static double run_pass(const parser *ps, void *st, const lines *ls, sums *s, res
 		if (r->has_domain) s->domain_bytes += r->domain.n;
 		if (hashes) hashes[i] = res_hash(r) | 1;
 	}
-	return now() - t0;
+	tm2 t = { clock_s(CLOCK_MONOTONIC) - w0, clock_s(CLOCK_THREAD_CPUTIME_ID) - c0 };
+	return t;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -341,12 +414,19 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* ---- the benchmark ---- */
 
 typedef struct result {
-	double *t;   /* seconds per round */
+	double *cpu, *wall; /* seconds per round */
 	sums s;
-	int ok;      /* same docs and sums as winnow */
+	int ok;             /* same docs and sums as winnow */
+	size_t ndiff;       /* lines whose decoded fields differ from winnow's */
 } result;
 
 static void bench_set(const char *title, const lines *ls, int reps, int check)
@@ -361,8 +441,10 @@ static void bench_set(const char *title, const lines *ls, int reps, int check)
 	for (size_t k = 0; k < NPARSERS; k++) {
 		st[k] = parsers[k].init();
 		res_init(&r[k]);
-		out[k].t = xmalloc(sizeof(double) * (size_t)reps);
+		out[k].cpu = xmalloc(sizeof(double) * (size_t)reps);
+		out[k].wall = xmalloc(sizeof(double) * (size_t)reps);
 		out[k].ok = 1;
+		out[k].ndiff = 0;
 	}
 
 	/* untimed check pass (also the warm-up) */
@@ -375,7 +457,7 @@ static void bench_set(const char *title, const lines *ls, int reps, int check)
 			uint64_t *dst = k == 0 ? ref : h;
 			run_pass(&parsers[k], st[k], ls, &out[k].s, &r[k], dst, &ferr, &fline);
 			if (ferr)
-				printf("  %-13s first error, line %zu: %s\n", parsers[k].name, fline + 1,
+				printf("  %-18s first error, line %zu: %s\n", parsers[k].name, fline + 1,
 				       ferr);
 			if (k == 0) continue;
 			size_t bad = 0;
@@ -390,7 +472,7 @@ static void bench_set(const char *title, const lines *ls, int reps, int check)
 								  (size_t)(buf_end - ls->v[i].p), &a);
 					int rb = parsers[k].parse(st[k], ls->v[i].p, ls->v[i].n,
 								  (size_t)(buf_end - ls->v[i].p), &b);
-					printf("  %-13s differs from winnow on line %zu: winnow %s, text %zu B%s;"
+					printf("  %-18s differs from winnow on line %zu: winnow %s, text %zu B%s;"
 					       " %s %s, text %zu B",
 					       parsers[k].name, i + 1, ra ? "error" : "ok",
 					       ra ? 0 : a.text.n,
@@ -405,9 +487,10 @@ static void bench_set(const char *title, const lines *ls, int reps, int check)
 				}
 				bad++;
 			}
+			out[k].ndiff = bad;
 			if (bad) {
 				out[k].ok = 0;
-				printf("  %-13s differs from winnow on %zu of %zu lines\n",
+				printf("  %-18s differs from winnow on %zu of %zu lines\n",
 				       parsers[k].name, bad, ls->n);
 			}
 		}
@@ -422,24 +505,26 @@ static void bench_set(const char *title, const lines *ls, int reps, int check)
 	for (int rep = 0; rep < reps; rep++)
 		for (size_t k = 0; k < NPARSERS; k++) {
 			sums s;
-			out[k].t[rep] = run_pass(&parsers[k], st[k], ls, &s, &r[k], NULL, NULL, NULL);
+			tm2 t = run_pass(&parsers[k], st[k], ls, &s, &r[k], NULL, NULL, NULL);
+			out[k].cpu[rep] = t.cpu;
+			out[k].wall[rep] = t.wall;
 			if (memcmp(&s, &out[k].s, sizeof s)) out[k].ok = 0;
 		}
 
-	double wmed = 0;
-	printf("  %-13s %9s %10s %8s %15s %6s %12s %7s %s\n", "parser", "MB/s", "docs/s",
-	       "winnow/x", "MB/s min..max", "docs", "text bytes", "errors", "same");
+	double wmed = 0, mb = ls->bytes / 1e6;
+	printf("  %-18s %8s %9s %8s %8s %15s %12s %6s %s\n", "parser", "MB/s", "docs/s",
+	       "winnow/x", "wall MB/s", "MB/s min..max", "text bytes", "errors", "same as winnow");
 	for (size_t k = 0; k < NPARSERS; k++) {
-		qsort(out[k].t, (size_t)reps, sizeof(double), cmp_double);
-		double med = reps % 2 ? out[k].t[reps / 2]
-				      : (out[k].t[reps / 2 - 1] + out[k].t[reps / 2]) / 2;
+		double med = median(out[k].cpu, reps), wall = median(out[k].wall, reps);
 		if (k == 0) wmed = med;
-		double mbs = ls->bytes / 1e6 / med;
-		printf("  %-13s %9.1f %10.0f %8.2f %7.1f..%-7.1f %6zu %12zu %7zu %s\n", parsers[k].name,
-		       mbs, out[k].s.docs / med, med / wmed, ls->bytes / 1e6 / out[k].t[reps - 1],
-		       ls->bytes / 1e6 / out[k].t[0], out[k].s.docs, out[k].s.text_bytes,
-		       out[k].s.errors,
-		       k == 0 ? "(ref)" : (check ? (out[k].ok ? "yes" : "NO") : "-"));
+		char same[48];
+		if (k == 0) snprintf(same, sizeof same, "(reference)");
+		else if (!check) snprintf(same, sizeof same, "-");
+		else if (out[k].ok) snprintf(same, sizeof same, "yes");
+		else snprintf(same, sizeof same, "NO (%zu lines differ)", out[k].ndiff);
+		printf("  %-18s %8.1f %9.0f %8.2f %9.1f %7.1f..%-7.1f %12zu %6zu %s\n", parsers[k].name,
+		       mb / med, out[k].s.docs / med, med / wmed, mb / wall, mb / out[k].cpu[reps - 1],
+		       mb / out[k].cpu[0], out[k].s.text_bytes, out[k].s.errors, same);
 	}
 	printf("  sums (winnow): docs %zu, with text %zu, text %zu B, id %zu B, domain %zu B\n",
 	       out[0].s.docs, out[0].s.with_text, out[0].s.text_bytes, out[0].s.id_bytes,
@@ -448,7 +533,8 @@ static void bench_set(const char *title, const lines *ls, int reps, int check)
 	for (size_t k = 0; k < NPARSERS; k++) {
 		parsers[k].fini(st[k]);
 		res_free(&r[k]);
-		free(out[k].t);
+		free(out[k].cpu);
+		free(out[k].wall);
 	}
 	fflush(stdout);
 }
@@ -539,7 +625,7 @@ static int probe(void)
 			res r;
 			res_init(&r);
 			int rc = parsers[k].parse(st, b, n, n + PAD, &r);
-			printf("    %-13s ", parsers[k].name);
+			printf("    %-18s ", parsers[k].name);
 			if (rc) printf("ERR  %s", r.err ? r.err : "");
 			else if (!r.has_text) printf("-");
 			else { printf("ok   "); show_bytes(r.text.p, r.text.n); }
@@ -636,6 +722,50 @@ static int fuzz(const lines *ls, long n)
 	return 0;
 }
 
+#ifdef HAVE_SIMDJSON
+/* Do the spans simdjson-od-spans records equal winnow's member spans?
+ * (the job winnow's parser also does: keep every member's raw bytes) */
+static void check_spans(const lines *ls)
+{
+	wn_doc d;
+	wn_doc_init(&d);
+	sj_parser *p = sj_new();
+	char *pad = NULL;
+	size_t padcap = 0, bad = 0, checked = 0, members = 0;
+	for (size_t i = 0; i < ls->n; i++) {
+		const char *l = ls->v[i].p;
+		size_t n = ls->v[i].n;
+		if (n + PAD > padcap) { padcap = (n + PAD) * 2; pad = xrealloc(pad, padcap); }
+		memcpy(pad, l, n);
+		memset(pad + n, ' ', PAD);
+		sj_fields f;
+		const sj_span *sp;
+		size_t nsp;
+		const char *err = NULL;
+		int a = wn_doc_parse(&d, pad, n, NULL);
+		int b = sj_ondemand_spans(p, pad, n, n + PAD, 0, &f, &sp, &nsp, &err);
+		if (a || b) { bad += !a != !b; continue; }
+		checked++;
+		int same = nsp == d.nm;
+		for (size_t m = 0; same && m < nsp; m++) {
+			const wn_member *w = &d.m[m];
+			same = sp[m].koff == (size_t)(w->key - d.line) && sp[m].klen == w->klen &&
+			       sp[m].voff == (size_t)(w->val - d.line) && sp[m].vlen == w->vlen;
+		}
+		members += nsp;
+		if (!same) {
+			if (bad < 3) printf("  spans differ from winnow's on line %zu\n", i + 1);
+			bad++;
+		}
+	}
+	printf("  member spans: simdjson On-Demand and winnow agree on %zu of %zu lines (%zu members)%s\n",
+	       checked - bad, ls->n, members, bad ? "  <-- MISMATCH" : "");
+	free(pad);
+	sj_free(p);
+	wn_doc_release(&d);
+}
+#endif
+
 /* ---- main ---- */
 
 static int starts_domain(const line *l, const char *dom, wn_doc *d)
@@ -685,19 +815,29 @@ int main(int argc, char **argv)
 	lines all = { 0 };
 	read_file(path, &all);
 	if (!all.n) { fprintf(stderr, "json_bench: %s: no lines\n", path); return 2; }
-	if (fuzz_n) return fuzz(&all, fuzz_n);
+	if (fuzz_n) {
+		int rc = fuzz(&all, fuzz_n);
+		free(all.v);
+		free(buf_start);
+		return rc;
+	}
 
 	printf("parsers:");
 	for (size_t k = 0; k < NPARSERS; k++) printf(" %s", parsers[k].name);
 	printf("\n");
-	for (size_t k = 0; k < NPARSERS; k++) printf("  %-13s %s\n", parsers[k].name, parsers[k].note);
+	for (size_t k = 0; k < NPARSERS; k++) printf("  %-18s %s\n", parsers[k].name, parsers[k].note);
 #ifdef HAVE_SIMDJSON
 	printf("simdjson: %s; padding %zu\n", sj_implementation(), sj_padding());
 #endif
-	printf("median of %d interleaved rounds; MB = 10^6 bytes of line; winnow/x = how many times"
-	       " faster winnow is than x\n", reps);
+	printf("MB/s and docs/s: median of %d interleaved rounds of this thread's CPU time"
+	       " (wall MB/s: median wall time; min..max: CPU-time MB/s of the slowest and fastest"
+	       " round); MB = 10^6 bytes of line; winnow/x = how many times faster winnow is than x\n",
+	       reps);
 
 	bench_set("all lines", &all, reps, 1);
+#ifdef HAVE_SIMDJSON
+	check_spans(&all);
+#endif
 
 	if (subsets) {
 		lines zh = { 0 }, en = { 0 };

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # bench/json/run.sh - build and run the JSON parser benchmark (README.md).
 #
 #   bench/json/run.sh [FILE] [--reps N] [--no-subsets]   the timing table
@@ -11,7 +11,7 @@
 # libjson-c-dev, libcjson-dev, libsimdjson-dev (+ g++); a parser whose
 # package is missing is skipped with a note.  Objects and the binary go to
 # $JSON_BENCH_BUILD (default: a directory under ${TMPDIR:-/tmp}).
-set -eu
+set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -86,7 +86,7 @@ if have_pc simdjson && command -v "$CXX" >/dev/null 2>&1; then
 	if [ ! -e "$shim" ] || [ "$here/simdjson_shim.cpp" -nt "$shim" ] ||
 	   [ "$here/simdjson_shim.h" -nt "$shim" ]; then
 		echo "run.sh: compiling the simdjson shim with $SHIM_CXXFLAGS (takes a while)" >&2
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2086,SC2046
 		"$CXX" -std=c++17 $SHIM_CXXFLAGS -Wall -Wextra $(pkg-config --cflags simdjson) \
 			-c "$here/simdjson_shim.cpp" -o "$shim"
 	fi
@@ -121,6 +121,10 @@ fi
 [ -r "$file" ] || { echo "run.sh: cannot read $file" >&2; exit 1; }
 
 echo "file: $file ($(wc -c <"$file") bytes)"
+if command -v git >/dev/null 2>&1 && git -C "$root" rev-parse >/dev/null 2>&1; then
+	dirty=$(git -C "$root" status --porcelain -- lib/doc.c lib/doc.h | head -c1)
+	echo "winnow: lib/doc.c of commit $(git -C "$root" log -1 --format=%h -- lib/doc.c)${dirty:+ (with uncommitted changes)}"
+fi
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //'), $(nproc) cores;" \
 	"load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 # shellcheck disable=SC2086

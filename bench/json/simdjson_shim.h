@@ -58,6 +58,23 @@ int sj_ondemand(sj_parser *p, const char *buf, size_t len, size_t cap,
 int sj_dom(sj_parser *p, const char *buf, size_t len, size_t cap,
 	   sj_fields *f, const char **err);
 
+/* One top-level member, as byte offsets from buf: the key between its
+ * quotes (raw, escapes kept) and the raw value (no surrounding spaces). */
+typedef struct sj_span {
+	size_t koff, klen, voff, vlen;
+} sj_span;
+
+/*
+ * sj_ondemand() plus what winnow also records: the raw span of every
+ * top-level member, so the line could be re-emitted byte for byte (values
+ * of other members are skipped by On-Demand, not validated).  With
+ * `validate`, the line is first parsed with the DOM API (whole line
+ * validated) and then iterated On-Demand for the spans.  *spans (owned by
+ * the parser, valid until the next call) gets *nspans entries.
+ */
+int sj_ondemand_spans(sj_parser *p, const char *buf, size_t len, size_t cap, int validate,
+		      sj_fields *f, const sj_span **spans, size_t *nspans, const char **err);
+
 #ifdef __cplusplus
 }
 #endif

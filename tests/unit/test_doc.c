@@ -1045,3 +1045,70 @@ Test(doc_random, random_bytes_never_crash)
 		}
 	}
 }
+
+/* ------------------------------------------ simdjson against the reference scanner */
+
+/* Mutate valid lines at random (flip, insert, delete bytes drawn from JSON's
+ * alphabet and invalid UTF-8) and require wn_doc_parse (simdjson) and
+ * wn_doc_parse_scan (the reference) to agree on every verdict and, for valid
+ * lines, on every member span, type and decoded field. */
+Test(doc_random, simdjson_agrees_with_reference_scanner)
+{
+	static const char *seeds[] = {
+		"{\"id\":1,\"text\":\"hello \\u00e9 \\ud83d\\ude00\",\"domain\":\"web\",\"meta\":{\"a\":[1,2.5e3,-0,true,null],\"b\":\"x\"}}",
+		"{ \"text\" : \"spaced\\n\\t\\\"q\\\"\" , \"n\" : 12345678901234567890123 , \"e\" : 1e400 }",
+		"{\"te\\u0078t\":\"escaped key\",\"id\":\"s\",\"z\":[[],{},[{}]],\"f\":false}",
+		"{\"text\":\"\xe4\xb8\xad\xe6\x96\x87\xe6\x96\x87\xe6\x9c\xac\",\"domain\":\"zh\"}",
+	};
+	static const char alphabet[] = "{}[]\",:\\ 0123456789.eE+-tfnulrsa\x00\x01\x7f\x80\xbf\xc0\xe0\xed\xf0\xf4\xff";
+	tu_rng r = { 0x5eed5eed5eedULL };
+	wn_doc a, b;
+	wn_doc_init(&a);
+	wn_doc_init(&b);
+	char buf[512];
+	int agreed_ok = 0, agreed_bad = 0;
+	for (int it = 0; it < 60000; it++) {
+		const char *s = seeds[tu_below(&r, 4)];
+		size_t n = strlen(s);
+		memcpy(buf, s, n);
+		int edits = 1 + (int)tu_below(&r, 3);
+		for (int k = 0; k < edits && n > 2; k++) {
+			size_t at = tu_below(&r, (uint32_t)n);
+			char c = alphabet[tu_below(&r, sizeof alphabet - 1)];
+			switch (tu_below(&r, 3)) {
+			case 0: buf[at] = c; break;
+			case 1: memmove(buf + at + 1, buf + at, n - at); buf[at] = c; n++; break;
+			default: memmove(buf + at, buf + at + 1, n - at - 1); n--; break;
+			}
+		}
+		int ra = wn_doc_parse(&a, buf, n, NULL);
+		int rb = wn_doc_parse_scan(&b, buf, n, NULL);
+		cr_assert_eq(ra == 0, rb == 0, "verdicts differ (simdjson %d, scanner %d) on: %.*s",
+			     ra, rb, (int)n, buf);
+		if (ra) { cr_expect_eq(ra, rb); agreed_bad++; continue; }
+		agreed_ok++;
+		cr_assert_eq(a.nm, b.nm, "members: %.*s", (int)n, buf);
+		for (size_t i = 0; i < a.nm; i++) {
+			cr_assert_eq(a.m[i].key - a.line, b.m[i].key - b.line);
+			cr_assert_eq(a.m[i].klen, b.m[i].klen);
+			cr_assert_eq(a.m[i].val - a.line, b.m[i].val - b.line, "value of member %zu: %.*s", i, (int)n, buf);
+			cr_assert_eq(a.m[i].vlen, b.m[i].vlen, "value of member %zu: %.*s", i, (int)n, buf);
+			cr_assert_eq(a.m[i].slen, b.m[i].slen);
+			cr_assert_eq(a.m[i].type, b.m[i].type);
+		}
+		cr_assert_eq(a.has_text, b.has_text);
+		cr_assert_eq(a.text_type, b.text_type);
+		cr_assert_eq(a.text.len, b.text.len);
+		cr_assert(!memcmp(a.text.data, b.text.data, a.text.len));
+		cr_assert_eq(a.has_id, b.has_id);
+		cr_assert_eq(a.id.len, b.id.len);
+		cr_assert(!memcmp(a.id.data, b.id.data, a.id.len));
+		cr_assert_eq(a.has_domain, b.has_domain);
+		cr_assert_eq(a.domain.len, b.domain.len);
+	}
+	/* both kinds of line were really exercised */
+	cr_expect_gt(agreed_ok, 1000);
+	cr_expect_gt(agreed_bad, 1000);
+	wn_doc_release(&a);
+	wn_doc_release(&b);
+}
