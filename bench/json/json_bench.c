@@ -283,7 +283,7 @@ static void add_parsers(const parser *p, size_t n)
 
 static void setup_parsers(void)
 {
-	add_parsers(p_winnow, 1); /* first: the reference */
+	add_parsers(p_winnow, 2); /* first: the reference */
 #ifdef HAVE_JANSSON
 	add_parsers(p_jansson, p_jansson_n);
 #endif
