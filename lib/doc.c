@@ -1,7 +1,14 @@
 /*
- * doc.c - a validating JSON-object scanner for JSONL documents (doc.h).
+ * doc.c - JSONL documents (doc.h).
  *
- * One pass over the line.  Strings are the bulk of a text-heavy shard, so
+ * wn_doc_parse_padded() hands the line to simdjson (sjson.cpp), which
+ * validates all of it and returns the member spans and the wanted
+ * strings; this file turns them into a wn_doc and does the writing side
+ * (edits, escaping, re-serialisation).
+ *
+ * wn_doc_parse_scan() is the reference scanner, the parser first written
+ * for this job: it explains a line simdjson rejected (what, at which byte)
+ * and the tests hold the two against each other.  One pass over the line.  Strings are the bulk of a text-heavy shard, so
  * the string scanner looks at 16 bytes at a time (SSE2) for the only bytes
  * that need attention: '"', '\\', control characters and bytes >= 0x80.
  * Runs of plain ASCII are skipped (validation) or copied with memcpy
