@@ -370,17 +370,12 @@ static int key_is(const wn_member *m, const char *name, size_t nlen, wn_buf *scr
 	return scratch->len == nlen && !memcmp(scratch->data, name, nlen);
 }
 
-int wn_doc_parse_scan(wn_doc *d, const char *line, size_t len, const wn_doc_fields *f)
+/* Start a parse: fields reset, BOM skipped. */
+static void parse_begin(wn_doc *d, const char **line, size_t *len)
 {
-	if (!f) f = &default_fields;
-	const char *tf = f->text ? f->text : "text";
-	const char *idf = f->id ? f->id : "id";
-	const char *df = f->domain ? f->domain : "domain";
-	size_t tfl = strlen(tf), idfl = strlen(idf), dfl = strlen(df);
-
-	if (len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) { line += 3; len -= 3; }
-	d->line = line;
-	d->len = len;
+	if (*len >= 3 && !memcmp(*line, "\xEF\xBB\xBF", 3)) { *line += 3; *len -= 3; }
+	d->line = *line;
+	d->len = *len;
 	d->nm = 0;
 	for (size_t i = 0; i < d->ne; i++) d->e[i].used = 0;
 	d->ne = 0;
@@ -391,7 +386,17 @@ int wn_doc_parse_scan(wn_doc *d, const char *line, size_t len, const wn_doc_fiel
 	wn_buf_reset(&d->domain);
 	d->err[0] = 0;
 	d->err_off = 0;
+}
 
+int wn_doc_parse_scan(wn_doc *d, const char *line, size_t len, const wn_doc_fields *f)
+{
+	if (!f) f = &default_fields;
+	const char *tf = f->text ? f->text : "text";
+	const char *idf = f->id ? f->id : "id";
+	const char *df = f->domain ? f->domain : "domain";
+	size_t tfl = strlen(tf), idfl = strlen(idf), dfl = strlen(df);
+
+	parse_begin(d, &line, &len);
 	scan s = { (const unsigned char *)line, (const unsigned char *)line,
 		   (const unsigned char *)line + len, d, 0 };
 	skip_ws(&s);
@@ -461,24 +466,6 @@ tail:
 	skip_ws(&s);
 	if (s.p != s.end) return fail(&s, WN_EJSON, "trailing characters after the object");
 	return 0;
-}
-
-/* Start a parse: fields reset, BOM skipped. */
-static void parse_begin(wn_doc *d, const char **line, size_t *len)
-{
-	if (*len >= 3 && !memcmp(*line, "\xEF\xBB\xBF", 3)) { *line += 3; *len -= 3; }
-	d->line = *line;
-	d->len = *len;
-	d->nm = 0;
-	for (size_t i = 0; i < d->ne; i++) d->e[i].used = 0;
-	d->ne = 0;
-	d->has_text = d->has_id = d->has_domain = 0;
-	d->text_type = -1;
-	wn_buf_reset(&d->text);
-	wn_buf_reset(&d->id);
-	wn_buf_reset(&d->domain);
-	d->err[0] = 0;
-	d->err_off = 0;
 }
 
 int wn_doc_parse_padded(wn_doc *d, const char *line, size_t len, const wn_doc_fields *f)
