@@ -331,6 +331,7 @@ static void one_input(loop *L, const char *input)
 	uint64_t n = 0;
 	if (!rc) {
 		uint64_t data_before = 0;
+		int size_counted = 0;
 		while (!L->fatal && !r->stop &&
 		       (data_before = wn_reader_data_bytes(rd),
 			rc = wn_reader_next(rd, &line, &len)) != 0) {
@@ -346,10 +347,16 @@ static void one_input(loop *L, const char *input)
 			if (rc < 0) break;
 			rc = 0;
 			one_line(L, line, len);
-			if ((++n & 1023) == 0)
+			if ((++n & 1023) == 0) {
+				if (!size_counted && wn_reader_size(rd) > 0 && strstr(input, "://")) {
+					/* an http input: its size is known once headers came */
+					L->prog.total += (uint64_t)wn_reader_size(rd);
+					size_counted = 1;
+				}
 				wn_progress_update(&L->prog, r->docs_in + L->acc.docs_in,
 						   L->raw_done + wn_reader_raw_bytes(rd),
 						   r->bytes_in + L->acc.bytes_in);
+			}
 		}
 	}
 	const char *status = "ok";

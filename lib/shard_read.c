@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,6 +86,7 @@ struct wn_reader {
 	_Atomic uint64_t raw_bytes;
 	uint64_t http_skip;   /* bytes to drop after a 200 to a Range request */
 	uint64_t http_got;    /* body bytes taken so far over all attempts */
+	int http_status;      /* status of the response being received */
 
 	/* consumer-only state */
 	struct chunk *rc;     /* chunk being framed, or NULL */
@@ -353,6 +355,13 @@ static size_t curl_header(char *p, size_t size, size_t nmemb, void *ud)
 		int status = sp ? atoi(sp + 1) : 0;
 		/* a 200 to a Range request restarts the body from byte 0 */
 		r->http_skip = (status == 200) ? r->http_got : 0;
+		r->http_status = status;
+	} else if (n > 15 && !strncasecmp(p, "content-length:", 15) &&
+		   (r->http_status == 200 || r->http_status == 206)) {
+		/* the size of the whole file, for progress: a 206 sends the rest */
+		long long cl = strtoll(p + 15, NULL, 10);
+		if (cl >= 0)
+			atomic_store(&r->size, (int64_t)(cl + (r->http_status == 206 ? (long long)r->http_got : 0)));
 	}
 	return n;
 }
@@ -416,11 +425,6 @@ static int read_url(wn_reader *r)
 		long status = 0;
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 		if (c == CURLE_OK) {
-			curl_off_t cl = -1;
-			if (!r->http_got || attempt == 0) {
-				curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
-				if (cl >= 0) atomic_store(&r->size, (int64_t)cl);
-			}
 			rc = feed_end(r);
 			break;
 		}

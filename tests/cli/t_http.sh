@@ -40,3 +40,7 @@ ok "refused connection: bounded retry ends within 15 s" test $(( $(date +%s) - s
 "$W" cat --count --stats "$T/h.db" "$U/files/a.jsonl.zst" >/dev/null
 eq "stats record the compressed bytes read over http" \
 	"$(q "$T/h.db" 'select raw_bytes_in from inputs')" "$(stat -c%s "$T/a.jsonl.zst")"
+# the size from Content-Length gives the progress line an ETA (the flaky
+# server's dropped connection and the retry's back-off make the run last)
+"$W" cat --progress "$U/flaky-range/a.jsonl" 2>"$T/prog.err" >/dev/null
+ok "progress over http shows an ETA from Content-Length" grep -q "eta [0-9]*:[0-9]" "$T/prog.err"
