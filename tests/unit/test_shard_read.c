@@ -1225,20 +1225,28 @@ static char *http_body(size_t *n, size_t *zn, lines_t *want)
 	return z;
 }
 
-Test(read_http, plain_200)
+/* Serve the test body with the given sequence of behaviours and require
+ * that the reader gets every line back. */
+static void expect_http_read(const int *modes, int nmodes, int retries, const char *what)
 {
 	setenv("NO_PROXY", "*", 1);
 	size_t n, zn;
 	lines_t want = { 0 }, got = { 0 };
 	char *z = http_body(&n, &zn, &want);
-	int modes[] = { H_OK };
-	int port = http_serve(z, zn, modes, 1);
+	int port = http_serve(z, zn, modes, nmodes);
 	char msg[512];
-	cr_assert_eq(read_url(port, "a.jsonl.zst", 0, &got, msg, sizeof msg), 0, "%s", msg);
-	expect_same_lines(&got, &want, "http");
+	int rc = read_url(port, "a.zst", retries, &got, msg, sizeof msg);
+	cr_assert_eq(rc, 0, "%s: rc %d: %s", what, rc, msg);
+	expect_same_lines(&got, &want, what);
 	lines_free(&got);
 	lines_free(&want);
 	free(z);
+}
+
+Test(read_http, plain_200)
+{
+	int modes[] = { H_OK };
+	expect_http_read(modes, 1, 0, "http");
 }
 
 Test(read_http, status_404_is_ehttp)
@@ -1257,54 +1265,22 @@ Test(read_http, status_404_is_ehttp)
 
 Test(read_http, status_500_is_retried)
 {
-	setenv("NO_PROXY", "*", 1);
-	size_t n, zn;
-	lines_t want = { 0 }, got = { 0 };
-	char *z = http_body(&n, &zn, &want);
 	int modes[] = { H_500, H_OK };
-	int port = http_serve(z, zn, modes, 2);
-	char msg[512];
-	cr_assert_eq(read_url(port, "a.zst", 2, &got, msg, sizeof msg), 0, "%s", msg);
-	expect_same_lines(&got, &want, "http after a 500");
-	lines_free(&got);
-	lines_free(&want);
-	free(z);
+	expect_http_read(modes, 2, 2, "http after a 500");
 }
 
 Test(read_http, cut_body_resumes_with_range)
 {
-	setenv("NO_PROXY", "*", 1);
-	size_t n, zn;
-	lines_t want = { 0 }, got = { 0 };
-	char *z = http_body(&n, &zn, &want);
 	int modes[] = { H_HALF, H_RANGE };
-	int port = http_serve(z, zn, modes, 2);
-	char msg[512];
-	int rc = read_url(port, "a.zst", 2, &got, msg, sizeof msg);
-	cr_assert_eq(rc, 0, "rc %d: %s", rc, msg);
-	expect_same_lines(&got, &want, "http resumed with 206");
-	lines_free(&got);
-	lines_free(&want);
-	free(z);
+	expect_http_read(modes, 2, 2, "http resumed with 206");
 }
 
 Test(read_http, cut_body_resumes_when_server_ignores_range)
 {
 	/* shard_read.c: "if the server answers 200 instead of 206, skips what
 	 * was already decoded" */
-	setenv("NO_PROXY", "*", 1);
-	size_t n, zn;
-	lines_t want = { 0 }, got = { 0 };
-	char *z = http_body(&n, &zn, &want);
 	int modes[] = { H_HALF, H_IGNORE_RANGE };
-	int port = http_serve(z, zn, modes, 2);
-	char msg[512];
-	int rc = read_url(port, "a.zst", 2, &got, msg, sizeof msg);
-	cr_assert_eq(rc, 0, "rc %d: %s", rc, msg);
-	expect_same_lines(&got, &want, "http resumed with 200");
-	lines_free(&got);
-	lines_free(&want);
-	free(z);
+	expect_http_read(modes, 2, 2, "http resumed with 200");
 }
 
 Test(read_http, cut_body_without_retries_is_an_error)
