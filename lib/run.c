@@ -138,16 +138,13 @@ static void reject(loop *L, const char *reason, const char *line, size_t len, in
 	if (rc) write_failed(L, L->rej, rc, L->o->rejects);
 }
 
-static void count_drop(loop *L, const char *reason, size_t bytes, const char *domain,
-		       size_t dlen)
+static void count_drop(loop *L, const char *reason, size_t bytes)
 {
 	struct input_acc *a = &L->acc;
 	a->dropped++;
 	wn_count_entry *e = wn_countmap_get(&a->reasons, reason, strlen(reason));
 	e->docs++;
 	e->bytes += bytes;
-	(void)domain;
-	(void)dlen;
 }
 
 /* A line that is not a usable document. */
@@ -169,7 +166,7 @@ static void bad_line(loop *L, const char *reason, const char *what, const char *
 	}
 	d->docs++;
 	d->bytes += bytes;
-	count_drop(L, reason, bytes, NULL, 0);
+	count_drop(L, reason, bytes);
 	if (L->o->on_error_fail) {
 		wn_error("%s:%llu: %s", r->input, (unsigned long long)r->lineno, what);
 		L->fatal = 1;
@@ -216,7 +213,7 @@ static void one_line(loop *L, const char *line, size_t len)
 	int v = r->fn ? r->fn(r->ctx, r, d, &reason) : WN_KEEP;
 	if (v == WN_DROP) {
 		if (!reason) reason = "dropped";
-		count_drop(L, reason, len + 1, NULL, 0);
+		count_drop(L, reason, len + 1);
 		reject(L, reason, line, len, 1);
 		return;
 	}
