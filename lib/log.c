@@ -13,7 +13,6 @@ static int quiet;
 void wn_log_set_tool(const char *t) { tool = t; }
 const char *wn_log_tool(void) { return tool; }
 void wn_log_set_quiet(int q) { quiet = q; }
-int wn_log_quiet(void) { return quiet; }
 
 static void vlog(const char *fmt, va_list ap)
 {

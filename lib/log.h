@@ -14,7 +14,6 @@
 void wn_log_set_tool(const char *tool);
 const char *wn_log_tool(void);
 void wn_log_set_quiet(int quiet);
-int wn_log_quiet(void);
 void wn_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void wn_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void wn_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -224,18 +224,4 @@ int wn_sj_parse(wn_sj *p, const char *buf, size_t len, const char *const *want, 
 	return rc;
 }
 
-const char *wn_sj_kernel(void)
-{
-	static char name[64];
-	try {
-		std::string_view n = simdjson::get_active_implementation()->name();
-		size_t k = n.size() < sizeof name - 1 ? n.size() : sizeof name - 1;
-		std::memcpy(name, n.data(), k);
-		name[k] = 0;
-	} catch (...) {
-		return "unknown";
-	}
-	return name;
-}
-
 } /* extern "C" */

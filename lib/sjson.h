@@ -47,9 +47,6 @@ int wn_sj_parse(wn_sj *p, const char *buf, size_t len, const char *const *want,
 		size_t nwant, const wn_sj_member **members, size_t *nmembers,
 		const char **err);
 
-/* The simdjson kernel in use, e.g. "haswell" (for benchmarks). */
-const char *wn_sj_kernel(void);
-
 #ifdef __cplusplus
 }
 #endif
