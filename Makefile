@@ -12,11 +12,11 @@ VERSION := 0.1.0
 PREFIX ?= /usr/local
 CC ?= cc
 BUILD ?= build
-PKGS := libzstd libcurl libxxhash sqlite3 zlib simdjson
+PKGS := libzstd libcurl libxxhash sqlite3 zlib simdjson fasttext libutf8proc gumbo opencc libxml-2.0
 
 # pkg-config may be missing before `make deps`; the flags then fall back
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lcurl -lxxhash -lsqlite3 -lz -lsimdjson)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lcurl -lxxhash -lsqlite3 -lz -lsimdjson -lfasttext -lutf8proc -lgumbo -lopencc -lxml2)
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
@@ -38,8 +38,12 @@ LIB_SRC := \
 	lib/shard_read.c \
 	lib/shard_write.c
 
-# the one C++ file of lib/: simdjson behind a C interface (lib/sjson.h)
-LIB_CXX_SRC := lib/sjson.cpp
+# the C++ files: simdjson behind a C interface (lib/sjson.h) and fastText
+# behind one (lib/ft.h)
+LIB_CXX_SRC := $(wildcard lib/*.cpp)
+
+# the cleaning stages' building blocks (norm, langid, filter)
+FILTER_SRC := $(wildcard filters/*.c)
 
 CMD_SRC := \
 	cmd/cat.c \
@@ -48,7 +52,7 @@ CMD_SRC := \
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/%.o) $(FILTER_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 

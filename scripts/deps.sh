@@ -15,6 +15,8 @@ PKGS=(
 	libsqlite3-dev sqlite3
 	libcriterion-dev
 	libsimdjson-dev g++
+	libutf8proc-dev libgumbo-dev libxml2-dev
+	libopencc-dev libopencc-data opencc
 	man-db groff-base
 	# the other JSON parsers measured in bench/json
 	libjansson-dev libjson-c-dev libcjson-dev
