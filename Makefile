@@ -24,6 +24,8 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DWN_VERSION='"$(VERSION)"' -pthread -march
 	$(WARN) $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_CXXFLAGS := -std=c++17 -pthread -march=x86-64-v2 -Wall -Wextra -Wno-unused-parameter \
 	$(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+# Debian's libfasttext.so carries the fastText CLI's main(): Criterion's
+# main must come first when the unit tests are linked (see below)
 LDLIBS := $(PKG_LIBS) -lstdc++ -pthread -lm $(EXTRA_LDFLAGS)
 
 LIB_SRC := \
@@ -78,7 +80,7 @@ $(BUILD)/%.o: %.cpp
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwinnow.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libwinnow.a $(LDLIBS) -lcriterion
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lcriterion $(BUILD)/libwinnow.a $(LDLIBS)
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
 

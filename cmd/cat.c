@@ -59,18 +59,18 @@ typedef struct cat {
 	int ninputs_done;
 } cat;
 
-static int per_doc(void *ctx, wn_run *r, wn_doc *d, const char **reason)
+static int per_doc(void *ctx, wn_item *it, wn_doc *d)
 {
 	cat *c = ctx;
 	if (c->sample < 1.0 && wn_hash64(d->line, d->len, c->seed) >= c->threshold) {
-		*reason = "cat:sample";
+		it->reason = "cat:sample";
 		return WN_DROP;
 	}
 	if (c->count) {
 		c->in_text_bytes += d->text.len;
 		c->in_text_chars += wn_utf8_count(d->text.data, d->text.len);
 	}
-	if (c->head >= 0 && ++c->kept >= (uint64_t)c->head) r->stop = 1;
+	if (c->head >= 0 && ++c->kept >= (uint64_t)c->head) it->stop = 1;
 	return WN_KEEP;
 }
 

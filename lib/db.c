@@ -361,7 +361,7 @@ int wn_db_add_input(wn_db *db, int64_t run_id, const wn_db_input *in,
 			sqlite3_reset(st);
 			sqlite3_bind_int64(st, 1, run_id);
 			sqlite3_bind_text(st, 2, in->input, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 3, kind, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 3, keys[i].kind ? keys[i].kind : kind, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_text(st, 4, keys[i].key, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_int64(st, 5, (sqlite3_int64)keys[i].docs);
 			sqlite3_bind_int64(st, 6, (sqlite3_int64)keys[i].bytes);

@@ -26,6 +26,7 @@ typedef struct wn_db_count {
 	const char *key;
 	uint64_t docs, bytes;          /* dropped (reasons) or in (keys) */
 	uint64_t docs_out, bytes_out;  /* kept (keys only) */
+	const char *kind;              /* keys: overrides the call's kind */
 } wn_db_count;
 
 typedef struct wn_db_input {

@@ -1,15 +1,35 @@
 /*
  * run.c - the shared document loop (run.h).
  *
- * Per input the loop keeps one wn_doc and one output line buffer and
- * reuses them; the reader thread decodes ahead while this thread parses,
- * calls the tool and hands kept lines to the writer (whose zstd workers
- * compress in the background).  Bad lines never stop the loop unless
- * --on-error fail; each is counted under its reason and, when --rejects is
- * set, written there with its raw bytes (as "raw", or "raw_base64" when
- * the line is not valid UTF-8) so that nothing is lost.
+ * Every line goes through two steps: process() parses it, calls the tool
+ * and renders the result (the kept line, or the reject line, and the
+ * strings the counts need) into a struct res; commit() then counts it and
+ * writes it.  process() may run on any thread, commit() only on this one
+ * and strictly in input order, which is what keeps the output order, the
+ * per-input bookkeeping and the "docs_in = docs_out + dropped" check exact
+ * whatever the number of threads.
+ *
+ * One thread (threads <= 1): each line is processed and committed at once;
+ * an unedited kept line is written straight from the reader's chunk.
+ *
+ * Several threads: this thread copies lines (with the parser's padding)
+ * into batches of up to 512 lines or 4 MiB; a ring of 2 x threads + 2
+ * batches goes round: filled here, taken by the workers in order, processed
+ * into each batch's own buffers, and committed here in order.  When the
+ * ring is full this thread waits for the oldest batch, so memory stays
+ * bounded by the ring.  A stop (it->stop) or a fatal error discards the
+ * results after it uncounted, exactly as the one-thread loop never reads
+ * them.
+ *
+ * Bad lines never stop the loop unless --on-error fail; each is counted
+ * under its reason and, when --rejects is set, written there with its raw
+ * bytes (as "raw", or "raw_base64" when the line is not valid UTF-8) so
+ * that nothing is lost.  Sources (non-JSONL inputs) feed their documents
+ * and bad records through the same two steps.
  */
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,27 +49,96 @@ struct input_acc {
 	uint64_t bad;
 	uint64_t docs_in, docs_out, dropped;
 	uint64_t bytes_in, bytes_out, text_in, text_out;
-	wn_countmap reasons, domains;
+	wn_countmap reasons, domains, labels;
+	wn_count_entry flags[64];
 };
 
-typedef struct loop {
+/* One line (or source record) to process.  In a batch, line and what are
+ * offsets into the batch's input buffer until a worker resolves them. */
+struct entry {
+	const char *line;
+	size_t len, off;
+	uint64_t lineno;
+	uint64_t toolong;       /* a line over --max-line: its size (not kept) */
+	const char *bad_reason; /* judged bad before parsing (source, too long) */
+	const char *what;       /* its message */
+	size_t what_off, what_len;
+	int padded;             /* WN_DOC_PADDING readable bytes follow line */
+};
+
+enum { R_KEEP, R_DROP, R_BAD };
+
+/* What processing one entry decided; committed in input order. */
+struct res {
+	uint8_t kind, parsed, stop, has_domain;
+	const char *reason;
+	uint64_t lineno;
+	uint64_t bytes;           /* input bytes counted: line + newline */
+	uint64_t flags;
+	const char *label;
+	size_t text_in, text_out;
+	const char *out_ptr;      /* kept line, unedited, in place */
+	size_t out_off, out_len;  /* kept line (edited) or reject line, in out */
+	int has_out;
+	size_t dom_off, dom_len;  /* in aux */
+	size_t msg_off, msg_len;  /* in aux */
+};
+
+typedef struct loop loop;
+
+/* A worker's own state: its document, scratch and the tool's ctx. */
+typedef struct worker {
+	loop *L;
+	void *ctx;
+	wn_doc doc;
+	wn_buf obj;
+	pthread_t th;
+} worker;
+
+enum { B_FREE, B_FILLED, B_TAKEN, B_DONE };
+#define BATCH_LINES 512
+#define BATCH_BYTES (4u << 20)
+
+typedef struct batch {
+	wn_buf in;             /* lines, each followed by WN_DOC_PADDING zeros */
+	struct entry *e;
+	struct res *res;
+	int n, cap;
+	wn_buf out, aux;       /* results' kept and reject lines; strings */
+	const char *input;
+	int state;
+	uint64_t seq;
+} batch;
+
+struct loop {
 	wn_run *r;
 	const wn_opts *o;
 	wn_writer *out;       /* current output, or NULL */
 	wn_writer *rej;       /* --rejects */
 	wn_db *db;
 	int64_t run_id;
-	wn_doc doc;
-	wn_buf line, rline;
+	wn_buf line, rline;   /* serial mode: result buffers */
 	struct input_acc acc;
 	wn_progress prog;
 	uint64_t raw_done;    /* raw bytes of finished inputs */
 	int messages;         /* bad-line messages printed */
 	int epipe;            /* stdout reader went away */
 	int fatal;            /* stop everything */
+	int stopped;          /* the tool asked to stop (it->stop) */
 	int write_failed;
-	uint64_t toolong;     /* bytes of the line_too_long line being reported */
-} loop;
+
+	/* workers: w[0] alone in serial mode */
+	worker *w;
+	int nw;
+	/* batches (threads > 1): a ring, filled and committed in order */
+	batch *b;
+	int nb;
+	uint64_t filled, committed, taken; /* sequence counters */
+	batch *cur;           /* being filled (NULL: none) */
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	int quit;
+};
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -100,45 +189,144 @@ static void write_failed(loop *L, wn_writer *w, int rc, const char *what)
 	L->write_failed = 1;
 }
 
-static void reject(loop *L, const char *reason, const char *line, size_t len, int parsed)
+/* ---- processing (any thread) ---- */
+
+/* Append the reject line of an entry to out. */
+static void reject_line(worker *W, const char *input, const struct entry *e,
+			const char *reason, int parsed, wn_buf *out)
 {
-	if (!L->rej || L->fatal) return;
-	wn_buf *b = &L->rline;
-	wn_buf_reset(b);
-	wn_buf obj = WN_BUF_INIT;
-	wn_buf_adds(&obj, "{\"tool\":");
-	wn_json_escape(&obj, L->r->tool, strlen(L->r->tool));
-	wn_buf_adds(&obj, ",\"reason\":");
-	wn_json_escape(&obj, reason, strlen(reason));
-	wn_buf_adds(&obj, ",\"file\":");
-	wn_json_escape(&obj, L->r->input, strlen(L->r->input));
-	wn_buf_addf(&obj, ",\"line\":%llu}", (unsigned long long)L->r->lineno);
+	loop *L = W->L;
+	wn_buf *obj = &W->obj;
+	wn_buf_reset(obj);
+	wn_buf_adds(obj, "{\"tool\":");
+	wn_json_escape(obj, L->r->tool, strlen(L->r->tool));
+	wn_buf_adds(obj, ",\"reason\":");
+	wn_json_escape(obj, reason, strlen(reason));
+	wn_buf_adds(obj, ",\"file\":");
+	wn_json_escape(obj, input, strlen(input));
+	wn_buf_addf(obj, ",\"line\":%llu}", (unsigned long long)e->lineno);
 	if (parsed) {
-		wn_doc_set_raw(&L->doc, "reject", obj.data, obj.len);
-		wn_doc_write(&L->doc, b);
+		wn_doc_set_raw(&W->doc, "reject", obj->data, obj->len);
+		wn_doc_write(&W->doc, out);
 	} else {
-		wn_buf_adds(b, "{\"reject\":");
-		wn_buf_add(b, obj.data, obj.len);
-		if (L->toolong) {
+		wn_buf_adds(out, "{\"reject\":");
+		wn_buf_add(out, obj->data, obj->len);
+		if (e->toolong) {
 			/* a line over --max-line was never held in memory */
-			wn_buf_addf(b, ",\"bytes\":%llu", (unsigned long long)L->toolong);
-		} else if (wn_utf8_valid(line, len, NULL)) {
-			wn_buf_adds(b, ",\"raw\":");
-			wn_json_escape(b, line, len);
+			wn_buf_addf(out, ",\"bytes\":%llu", (unsigned long long)e->toolong);
+		} else if (wn_utf8_valid(e->line, e->len, NULL)) {
+			wn_buf_adds(out, ",\"raw\":");
+			wn_json_escape(out, e->line, e->len);
 		} else {
-			wn_buf_adds(b, ",\"raw_base64\":\"");
-			base64(b, (const unsigned char *)line, len);
-			wn_buf_addc(b, '"');
+			wn_buf_adds(out, ",\"raw_base64\":\"");
+			base64(out, (const unsigned char *)e->line, e->len);
+			wn_buf_addc(out, '"');
 		}
-		wn_buf_addc(b, '}');
+		wn_buf_addc(out, '}');
 	}
-	wn_buf_addc(b, '\n');
-	wn_buf_release(&obj);
-	int rc = wn_writer_write(L->rej, b->data, b->len);
-	if (rc) write_failed(L, L->rej, rc, L->o->rejects);
 }
 
-static void count_drop(loop *L, const char *reason, size_t bytes)
+static void set_msg(struct res *R, wn_buf *aux, const char *msg, size_t n)
+{
+	R->msg_off = aux->len;
+	R->msg_len = n;
+	wn_buf_add(aux, msg, n);
+}
+
+/* A bad entry: its reason, message and reject line. */
+static void process_bad(worker *W, const char *input, const struct entry *e, struct res *R,
+			const char *reason, const char *msg, size_t msglen, int parsed,
+			wn_buf *out, wn_buf *aux)
+{
+	R->kind = R_BAD;
+	R->reason = reason;
+	R->parsed = (uint8_t)parsed;
+	set_msg(R, aux, msg, msglen);
+	if (parsed && W->doc.has_domain) {
+		R->has_domain = 1;
+		R->dom_off = aux->len;
+		R->dom_len = W->doc.domain.len;
+		wn_buf_add(aux, W->doc.domain.data, W->doc.domain.len);
+	}
+	if (W->L->rej) {
+		R->has_out = 1;
+		R->out_off = out->len;
+		reject_line(W, input, e, reason, parsed, out);
+		R->out_len = out->len - R->out_off;
+	}
+}
+
+static void process(worker *W, const char *input, const struct entry *e, struct res *R,
+		    wn_buf *out, wn_buf *aux)
+{
+	loop *L = W->L;
+	wn_doc *d = &W->doc;
+	memset(R, 0, sizeof *R);
+	R->lineno = e->lineno;
+	R->bytes = e->toolong ? e->toolong : e->len + 1;
+	if (e->bad_reason) {
+		process_bad(W, input, e, R, e->bad_reason, e->what, e->what_len, 0, out, aux);
+		return;
+	}
+	int rc = e->padded ? wn_doc_parse_padded(d, e->line, e->len, &L->o->fields)
+			   : wn_doc_parse(d, e->line, e->len, &L->o->fields);
+	char what[160];
+	if (rc) {
+		int n = snprintf(what, sizeof what, "%s at byte %zu", d->err, d->err_off);
+		process_bad(W, input, e, R, rc == WN_EUTF8 ? "bad_utf8" : "bad_json", what,
+			    (size_t)n, 0, out, aux);
+		return;
+	}
+	if (!d->has_text) {
+		int n;
+		if (d->text_type < 0)
+			n = snprintf(what, sizeof what, "no \"%s\" field", L->o->fields.text);
+		else
+			n = snprintf(what, sizeof what, "\"%s\" is not a string", L->o->fields.text);
+		process_bad(W, input, e, R, d->text_type < 0 ? "no_text" : "text_not_string", what,
+			    (size_t)n, 1, out, aux);
+		return;
+	}
+	R->text_in = d->text.len;
+	if (d->has_domain) {
+		R->has_domain = 1;
+		R->dom_off = aux->len;
+		R->dom_len = d->domain.len;
+		wn_buf_add(aux, d->domain.data, d->domain.len);
+	}
+	wn_item it = { .input = input, .lineno = e->lineno };
+	int v = L->r->fn ? L->r->fn(W->ctx, &it, d) : WN_KEEP;
+	R->flags = it.flags;
+	R->label = it.label;
+	R->stop = (uint8_t)(it.stop != 0);
+	if (v == WN_DROP) {
+		R->kind = R_DROP;
+		R->reason = it.reason ? it.reason : "dropped";
+		if (L->rej) {
+			R->has_out = 1;
+			R->out_off = out->len;
+			reject_line(W, input, e, R->reason, 1, out);
+			R->out_len = out->len - R->out_off;
+		}
+		return;
+	}
+	R->kind = R_KEEP;
+	R->text_out = d->text.len;
+	if (d->ne) {
+		/* edited: serialise; an unedited document is its input line */
+		R->has_out = 1;
+		R->out_off = out->len;
+		wn_doc_write(d, out);
+		R->out_len = out->len - R->out_off;
+	} else {
+		R->out_ptr = d->line;
+		R->out_len = d->len;
+	}
+}
+
+/* ---- committing (the main thread, in input order) ---- */
+
+static void count_drop(loop *L, const char *reason, uint64_t bytes)
 {
 	struct input_acc *a = &L->acc;
 	a->dropped++;
@@ -147,95 +335,260 @@ static void count_drop(loop *L, const char *reason, size_t bytes)
 	e->bytes += bytes;
 }
 
-/* A line that is not a usable document. */
-static void bad_line(loop *L, const char *reason, const char *what, const char *line,
-		     size_t len, int parsed)
+static void write_out(loop *L, wn_writer *w, const char *p, size_t n, const char *what)
 {
-	wn_run *r = L->r;
-	size_t bytes = L->toolong ? (size_t)L->toolong : len + 1;
-	r->bad_lines++;
-	L->acc.bad++;
-	L->acc.docs_in++;
-	L->acc.bytes_in += bytes;
-	wn_count_entry *d = wn_countmap_get(&L->acc.domains, "(unparsed)", 10);
-	if (parsed) {
-		if (L->doc.has_domain)
-			d = wn_countmap_get(&L->acc.domains, L->doc.domain.data, L->doc.domain.len);
-		else
-			d = wn_countmap_get(&L->acc.domains, "(none)", 6);
-	}
-	d->docs++;
-	d->bytes += bytes;
-	count_drop(L, reason, bytes);
-	if (L->o->on_error_fail) {
-		wn_error("%s:%llu: %s", r->input, (unsigned long long)r->lineno, what);
-		L->fatal = 1;
-		r->exit_code = 1;
-	} else if (L->messages < L->o->max_messages) {
-		wn_warn("%s:%llu: %s (skipped)", r->input, (unsigned long long)r->lineno, what);
-		if (++L->messages == L->o->max_messages)
-			wn_warn("further bad lines are counted but not shown");
-	}
-	reject(L, reason, line, len, parsed);
+	if (L->fatal) return;
+	int rc = wn_writer_write(w, p, n);
+	if (!rc) rc = wn_writer_write(w, "\n", 1);
+	if (rc) write_failed(L, w, rc, what);
 }
 
-static void one_line(loop *L, const char *line, size_t len)
+static void commit(loop *L, const struct res *R, const char *out, const char *aux)
 {
 	wn_run *r = L->r;
-	wn_doc *d = &L->doc;
-	/* the reader leaves WN_READER_PADDING readable bytes after each line */
-	int rc = wn_doc_parse_padded(d, line, len, &L->o->fields);
-	if (rc) {
-		char what[160];
-		snprintf(what, sizeof what, "%s at byte %zu", d->err, d->err_off);
-		bad_line(L, rc == WN_EUTF8 ? "bad_utf8" : "bad_json", what, line, len, 0);
-		return;
-	}
-	if (!d->has_text) {
-		char what[160];
-		if (d->text_type < 0)
-			snprintf(what, sizeof what, "no \"%s\" field", L->o->fields.text);
-		else
-			snprintf(what, sizeof what, "\"%s\" is not a string", L->o->fields.text);
-		bad_line(L, d->text_type < 0 ? "no_text" : "text_not_string", what, line, len, 1);
-		return;
-	}
 	struct input_acc *a = &L->acc;
+	r->lineno = R->lineno;
 	a->docs_in++;
-	a->bytes_in += len + 1;
-	a->text_in += d->text.len;
-	wn_count_entry *dom = d->has_domain
-		? wn_countmap_get(&a->domains, d->domain.data, d->domain.len)
-		: wn_countmap_get(&a->domains, "(none)", 6);
+	a->bytes_in += R->bytes;
+	wn_count_entry *dom = R->has_domain ? wn_countmap_get(&a->domains, aux + R->dom_off, R->dom_len)
+			    : wn_countmap_get(&a->domains, R->kind == R_BAD && !R->parsed
+						      ? "(unparsed)" : "(none)",
+					      R->kind == R_BAD && !R->parsed ? 10 : 6);
 	dom->docs++;
-	dom->bytes += len + 1;
-	const char *reason = NULL;
-	int v = r->fn ? r->fn(r->ctx, r, d, &reason) : WN_KEEP;
-	if (v == WN_DROP) {
-		if (!reason) reason = "dropped";
-		count_drop(L, reason, len + 1);
-		reject(L, reason, line, len, 1);
+	dom->bytes += R->bytes;
+	const char *rp = R->has_out ? out + R->out_off : R->out_ptr;
+	if (R->kind == R_BAD) {
+		r->bad_lines++;
+		a->bad++;
+		count_drop(L, R->reason, R->bytes);
+		if (L->o->on_error_fail) {
+			wn_error("%s:%llu: %.*s", r->input, (unsigned long long)R->lineno,
+				 (int)R->msg_len, aux + R->msg_off);
+			L->fatal = 1;
+			r->exit_code = 1;
+		} else if (L->messages < L->o->max_messages) {
+			wn_warn("%s:%llu: %.*s (skipped)", r->input, (unsigned long long)R->lineno,
+				(int)R->msg_len, aux + R->msg_off);
+			if (++L->messages == L->o->max_messages)
+				wn_warn("further bad lines are counted but not shown");
+		}
+		if (R->has_out) write_out(L, L->rej, rp, R->out_len, L->o->rejects);
 		return;
 	}
-	/* an unedited document is its input line: write it without a copy */
-	const char *outp = d->line;
-	size_t outn = d->len;
-	if (d->ne) {
-		wn_buf_reset(&L->line);
-		wn_doc_write(d, &L->line);
-		outp = L->line.data;
-		outn = L->line.len;
+	a->text_in += R->text_in;
+	int kept = R->kind == R_KEEP;
+	size_t outn = kept ? R->out_len + 1 : 0;
+	for (uint64_t f = R->flags; f; f &= f - 1) {
+		wn_count_entry *c = &a->flags[__builtin_ctzll(f)];
+		c->docs++;
+		c->bytes += R->bytes;
+		c->docs_out += (uint64_t)kept;
+		c->bytes_out += outn;
+	}
+	if (R->label) {
+		wn_count_entry *c = wn_countmap_get(&a->labels, R->label, strlen(R->label));
+		c->docs++;
+		c->bytes += R->bytes;
+		c->docs_out += (uint64_t)kept;
+		c->bytes_out += outn;
+	}
+	if (R->stop) L->stopped = 1;
+	if (!kept) {
+		count_drop(L, R->reason, R->bytes);
+		if (R->has_out) write_out(L, L->rej, rp, R->out_len, L->o->rejects);
+		return;
 	}
 	a->docs_out++;
-	a->bytes_out += outn + 1;
-	a->text_out += d->text.len;
+	a->bytes_out += R->out_len + 1;
+	a->text_out += R->text_out;
 	dom->docs_out++;
-	dom->bytes_out += outn + 1;
-	if (!r->no_output && L->out) {
-		int wrc = wn_writer_write(L->out, outp, outn);
-		if (!wrc) wrc = wn_writer_write(L->out, "\n", 1);
-		if (wrc) write_failed(L, L->out, wrc, L->o->outdir || L->o->output ? "output" : "stdout");
+	dom->bytes_out += R->out_len + 1;
+	if (!r->no_output && L->out)
+		write_out(L, L->out, rp, R->out_len,
+			  L->o->outdir || L->o->output ? "output" : "stdout");
+}
+
+/* ---- batches and workers (threads > 1) ---- */
+
+static void batch_process(worker *W, batch *B)
+{
+	wn_buf_reset(&B->out);
+	wn_buf_reset(&B->aux);
+	for (int i = 0; i < B->n; i++) {
+		struct entry *e = &B->e[i];
+		e->line = B->in.data + e->off;
+		if (e->bad_reason) e->what = B->in.data + e->what_off;
+		process(W, B->input, e, &B->res[i], &B->out, &B->aux);
 	}
+}
+
+static void *worker_main(void *arg)
+{
+	worker *W = arg;
+	loop *L = W->L;
+	pthread_mutex_lock(&L->mu);
+	for (;;) {
+		while (!L->quit && L->taken == L->filled)
+			pthread_cond_wait(&L->work, &L->mu);
+		if (L->taken == L->filled) break; /* quit and nothing left */
+		batch *B = &L->b[L->taken % (uint64_t)L->nb];
+		L->taken++;
+		B->state = B_TAKEN;
+		pthread_mutex_unlock(&L->mu);
+		batch_process(W, B);
+		pthread_mutex_lock(&L->mu);
+		B->state = B_DONE;
+		pthread_cond_broadcast(&L->done);
+	}
+	pthread_mutex_unlock(&L->mu);
+	return NULL;
+}
+
+/* Commit the oldest batch, waiting for it; 0 if none is outstanding. */
+static int commit_oldest(loop *L)
+{
+	if (L->committed == L->filled) return 0;
+	batch *B = &L->b[L->committed % (uint64_t)L->nb];
+	pthread_mutex_lock(&L->mu);
+	while (B->state != B_DONE) pthread_cond_wait(&L->done, &L->mu);
+	pthread_mutex_unlock(&L->mu);
+	for (int i = 0; i < B->n && !L->fatal && !L->stopped; i++)
+		commit(L, &B->res[i], B->out.data, B->aux.data);
+	B->n = 0;
+	wn_buf_reset(&B->in);
+	B->state = B_FREE;
+	L->committed++;
+	return 1;
+}
+
+/* Hand the batch being filled to the workers. */
+static void submit(loop *L)
+{
+	batch *B = L->cur;
+	if (!B) return;
+	L->cur = NULL;
+	if (!B->n) return;
+	pthread_mutex_lock(&L->mu);
+	B->state = B_FILLED;
+	L->filled++;
+	pthread_cond_signal(&L->work);
+	pthread_mutex_unlock(&L->mu);
+}
+
+/* Wait for and commit everything submitted. */
+static void drain(loop *L)
+{
+	submit(L);
+	while (commit_oldest(L)) {}
+}
+
+static batch *batch_open(loop *L, const char *input)
+{
+	if (L->cur) return L->cur;
+	/* the ring is full: the oldest must be committed before reuse */
+	while (L->filled - L->committed >= (uint64_t)L->nb) commit_oldest(L);
+	batch *B = &L->b[L->filled % (uint64_t)L->nb];
+	B->n = 0;
+	B->input = input;
+	wn_buf_reset(&B->in);
+	L->cur = B;
+	return B;
+}
+
+static struct entry *batch_add(loop *L, const char *input, const char *line, size_t len)
+{
+	static const char zeros[WN_DOC_PADDING];
+	batch *B = batch_open(L, input);
+	if (B->n == B->cap) {
+		B->cap = B->cap ? 2 * B->cap : 64;
+		B->e = wn_realloc(B->e, (size_t)B->cap * sizeof *B->e);
+		B->res = wn_realloc(B->res, (size_t)B->cap * sizeof *B->res);
+	}
+	struct entry *e = &B->e[B->n++];
+	memset(e, 0, sizeof *e);
+	e->off = B->in.len;
+	e->len = len;
+	e->padded = 1;
+	wn_buf_add(&B->in, line, len);
+	wn_buf_add(&B->in, zeros, sizeof zeros);
+	return e;
+}
+
+/* ---- feeding entries (the main thread) ---- */
+
+static void feed(loop *L, const char *input, const char *line, size_t len, uint64_t lineno,
+		 int padded, uint64_t toolong, const char *bad_reason, const char *what)
+{
+	if (L->nw <= 1 || !L->b) {
+		struct entry e = { line, len, 0, lineno, toolong, bad_reason, what, 0,
+				   what ? strlen(what) : 0, padded };
+		struct res R;
+		worker *W = &L->w[0];
+		wn_buf_reset(&L->line);
+		wn_buf_reset(&L->rline);
+		process(W, input, &e, &R, &L->line, &L->rline);
+		commit(L, &R, L->line.data, L->rline.data);
+		return;
+	}
+	struct entry *e = batch_add(L, input, line, len);
+	e->lineno = lineno;
+	e->toolong = toolong;
+	if (bad_reason) {
+		batch *B = L->cur;
+		e->bad_reason = bad_reason;
+		e->what_off = B->in.len;
+		e->what_len = strlen(what);
+		wn_buf_add(&B->in, what, e->what_len);
+	}
+	batch *B = L->cur;
+	if (B->n >= BATCH_LINES || B->in.len >= BATCH_BYTES) submit(L);
+	/* commit what is finished, without waiting */
+	while (L->committed < L->filled) {
+		batch *O = &L->b[L->committed % (uint64_t)L->nb];
+		pthread_mutex_lock(&L->mu);
+		int ready = O->state == B_DONE;
+		pthread_mutex_unlock(&L->mu);
+		if (!ready) break;
+		commit_oldest(L);
+	}
+}
+
+/* ---- sources ---- */
+
+struct wn_source {
+	loop *L;
+	const char *input;
+	char msg[512];
+};
+
+void wn_source_emit(wn_source *s, const char *json, size_t n, uint64_t pos)
+{
+	loop *L = s->L;
+	if (L->fatal || L->stopped) return;
+	L->r->lineno = pos;
+	feed(L, s->input, json, n, pos, 0, 0, NULL, NULL);
+}
+
+void wn_source_bad(wn_source *s, const char *reason, const char *what, const char *raw,
+		   size_t n, uint64_t pos)
+{
+	loop *L = s->L;
+	if (L->fatal || L->stopped) return;
+	feed(L, s->input, raw, n, pos, 0, 0, reason, what);
+}
+
+int wn_source_fail(wn_source *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->msg, sizeof s->msg, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int wn_source_stopped(const wn_source *s)
+{
+	return s->L->fatal || s->L->stopped;
 }
 
 static void record_input(loop *L, const char *input, const char *output, const char *status,
@@ -261,31 +614,44 @@ static void record_input(loop *L, const char *input, const char *output, const c
 			   a->bytes_in, a->bytes_out, raw, a->text_in, a->text_out, secs };
 	wn_count_entry *rs = wn_countmap_sorted(&a->reasons);
 	wn_count_entry *ds = wn_countmap_sorted(&a->domains);
+	wn_count_entry *ls = wn_countmap_sorted(&a->labels);
 	wn_db_count *rc = wn_calloc(a->reasons.n + 1, sizeof *rc);
-	wn_db_count *dc = wn_calloc(a->domains.n + 1, sizeof *dc);
+	size_t nk = 0, cap = a->domains.n + a->labels.n + 65;
+	wn_db_count *kc = wn_calloc(cap, sizeof *kc);
 	for (size_t i = 0; i < a->reasons.n; i++)
-		rc[i] = (wn_db_count){ rs[i].key, rs[i].docs, rs[i].bytes, 0, 0 };
+		rc[i] = (wn_db_count){ rs[i].key, rs[i].docs, rs[i].bytes, 0, 0, NULL };
 	for (size_t i = 0; i < a->domains.n; i++)
-		dc[i] = (wn_db_count){ ds[i].key, ds[i].docs, ds[i].bytes, ds[i].docs_out,
-				       ds[i].bytes_out };
-	if (wn_db_add_input(L->db, L->run_id, &in, rc, a->reasons.n, "domain", dc, a->domains.n)) {
+		kc[nk++] = (wn_db_count){ ds[i].key, ds[i].docs, ds[i].bytes, ds[i].docs_out,
+					  ds[i].bytes_out, "domain" };
+	for (size_t i = 0; i < a->labels.n; i++)
+		kc[nk++] = (wn_db_count){ ls[i].key, ls[i].docs, ls[i].bytes, ls[i].docs_out,
+					  ls[i].bytes_out, r->label_kind ? r->label_kind : "label" };
+	/* every flag is recorded, a zero count too: "this rule changed nothing" */
+	for (int i = 0; i < r->nflags && i < 64; i++)
+		kc[nk++] = (wn_db_count){ r->flag_names[i], a->flags[i].docs, a->flags[i].bytes,
+					  a->flags[i].docs_out, a->flags[i].bytes_out,
+					  r->flag_kind ? r->flag_kind : "flag" };
+	if (wn_db_add_input(L->db, L->run_id, &in, rc, a->reasons.n, "domain", kc, nk)) {
 		wn_error("%s: %s", L->o->stats, wn_db_error(L->db));
 		r->exit_code = 1;
 	}
 	free(rs);
 	free(ds);
+	free(ls);
 	free(rc);
-	free(dc);
+	free(kc);
 }
 
 static void acc_reset(struct input_acc *a)
 {
-	wn_countmap rs = a->reasons, ds = a->domains;
+	wn_countmap rs = a->reasons, ds = a->domains, ls = a->labels;
 	wn_countmap_clear(&rs);
 	wn_countmap_clear(&ds);
+	wn_countmap_clear(&ls);
 	memset(a, 0, sizeof *a);
 	a->reasons = rs;
 	a->domains = ds;
+	a->labels = ls;
 }
 
 static void one_input(loop *L, const char *input)
@@ -326,24 +692,29 @@ static void one_input(loop *L, const char *input)
 	const char *line;
 	size_t len;
 	uint64_t n = 0;
-	if (!rc) {
+	char srcmsg[512] = "";
+	if (!rc && r->source) {
+		wn_source src = { L, input, "" };
+		rc = r->source(r->ctx, &src, rd, input);
+		if (rc < 0) snprintf(srcmsg, sizeof srcmsg, "%s", src.msg);
+	} else if (!rc) {
 		uint64_t data_before = 0;
 		int size_counted = 0;
-		while (!L->fatal && !r->stop &&
+		while (!L->fatal && !L->stopped &&
 		       (data_before = wn_reader_data_bytes(rd),
 			rc = wn_reader_next(rd, &line, &len)) != 0) {
 			r->lineno = wn_reader_lineno(rd);
 			if (rc == WN_ETOOBIG) {
 				/* counted at its real size; its bytes were not kept */
-				L->toolong = wn_reader_data_bytes(rd) - data_before;
-				bad_line(L, "line_too_long", wn_reader_error(rd), "", 0, 0);
-				L->toolong = 0;
+				feed(L, input, "", 0, r->lineno, 0,
+				     wn_reader_data_bytes(rd) - data_before, "line_too_long",
+				     wn_reader_error(rd));
 				rc = 0;
 				continue;
 			}
 			if (rc < 0) break;
 			rc = 0;
-			one_line(L, line, len);
+			feed(L, input, line, len, r->lineno, 1, 0, NULL, NULL);
 			if ((++n & 1023) == 0) {
 				if (!size_counted && wn_reader_size(rd) > 0 && strstr(input, "://")) {
 					/* an http input: its size is known once headers came */
@@ -356,10 +727,12 @@ static void one_input(loop *L, const char *input)
 			}
 		}
 	}
+	/* every line fed is counted and written before the input is closed */
+	if (L->b) drain(L);
 	const char *status = "ok";
 	char err[600] = "";
 	if (rc < 0) {
-		snprintf(err, sizeof err, "%s", wn_reader_error(rd));
+		snprintf(err, sizeof err, "%s", srcmsg[0] ? srcmsg : wn_reader_error(rd));
 		wn_progress_end(&L->prog);
 		wn_error("%s: %s", input, err);
 		status = "error";
@@ -429,11 +802,11 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 	memset(&L, 0, sizeof L);
 	L.r = r;
 	L.o = o;
-	wn_doc_init(&L.doc);
 	wn_buf_init(&L.line, 0);
 	wn_buf_init(&L.rline, 0);
 	wn_countmap_init(&L.acc.reasons);
 	wn_countmap_init(&L.acc.domains);
+	wn_countmap_init(&L.acc.labels);
 	r->exit_code = 0;
 
 	if (o->shard_n && ninputs == 0 && !o->shard_from_slurm) {
@@ -503,13 +876,41 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 		r->exit_code = 1;
 	}
 
+	int nw = r->threads > 1 ? r->threads : 1;
+	L.w = wn_calloc((size_t)nw, sizeof *L.w);
+	L.nw = nw;
+	for (int i = 0; i < nw; i++) {
+		L.w[i].L = &L;
+		L.w[i].ctx = r->thread_ctx ? r->thread_ctx(r->ctx, i) : r->ctx;
+		wn_doc_init(&L.w[i].doc);
+		wn_buf_init(&L.w[i].obj, 0);
+	}
+	pthread_mutex_init(&L.mu, NULL);
+	pthread_cond_init(&L.work, NULL);
+	pthread_cond_init(&L.done, NULL);
+	int started = 0;
+	if (nw > 1) {
+		L.nb = 2 * nw + 2;
+		L.b = wn_calloc((size_t)L.nb, sizeof *L.b);
+		for (int i = 0; i < L.nb; i++) {
+			wn_buf_init(&L.b[i].in, 0);
+			wn_buf_init(&L.b[i].out, 0);
+			wn_buf_init(&L.b[i].aux, 0);
+		}
+		for (; started < nw; started++)
+			if (pthread_create(&L.w[started].th, NULL, worker_main, &L.w[started])) break;
+		if (!started) {
+			/* no thread at all: work in this one */
+			L.nw = 1;
+		}
+	}
 	uint64_t total = 0;
 	for (int i = 0; i < nsel; i++) {
 		struct stat st;
 		if (stat(sel[i], &st) == 0 && S_ISREG(st.st_mode)) total += (uint64_t)st.st_size;
 	}
 	wn_progress_start(&L.prog, o->progress, total);
-	for (int i = 0; !skip_all && i < nsel && !L.fatal && !r->stop; i++)
+	for (int i = 0; !skip_all && i < nsel && !L.fatal && !L.stopped && !r->stop; i++)
 		one_input(&L, sel[i]);
 	wn_progress_end(&L.prog);
 
@@ -549,11 +950,35 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 		}
 		wn_db_close(L.db);
 	}
-	wn_doc_release(&L.doc);
+	if (started) {
+		pthread_mutex_lock(&L.mu);
+		L.quit = 1;
+		pthread_cond_broadcast(&L.work);
+		pthread_mutex_unlock(&L.mu);
+		for (int i = 0; i < started; i++) pthread_join(L.w[i].th, NULL);
+	}
+	for (int i = 0; i < L.nb; i++) {
+		wn_buf_release(&L.b[i].in);
+		wn_buf_release(&L.b[i].out);
+		wn_buf_release(&L.b[i].aux);
+		free(L.b[i].e);
+		free(L.b[i].res);
+	}
+	free(L.b);
+	for (int i = 0; i < nw; i++) {
+		if (r->thread_ctx && r->thread_ctx_free) r->thread_ctx_free(r->ctx, L.w[i].ctx);
+		wn_doc_release(&L.w[i].doc);
+		wn_buf_release(&L.w[i].obj);
+	}
+	free(L.w);
+	pthread_mutex_destroy(&L.mu);
+	pthread_cond_destroy(&L.work);
+	pthread_cond_destroy(&L.done);
 	wn_buf_release(&L.line);
 	wn_buf_release(&L.rline);
 	wn_countmap_release(&L.acc.reasons);
 	wn_countmap_release(&L.acc.domains);
+	wn_countmap_release(&L.acc.labels);
 	free(sel);
 	if (L.epipe) {
 		/* as if killed by SIGPIPE, quietly, as Unix filters end in a pipe */

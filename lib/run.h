@@ -33,6 +33,7 @@
 enum { WN_KEEP = 0, WN_DROP = 1 };
 
 typedef struct wn_run wn_run;
+typedef struct wn_reader wn_reader;
 
 /* What one input did (see input_done). */
 typedef struct wn_input_counts {
@@ -40,9 +41,38 @@ typedef struct wn_input_counts {
 	uint64_t bytes_in, bytes_out;  /* JSONL bytes, newlines included */
 } wn_input_counts;
 
+/* One document's bookkeeping, between the runner and the tool. */
+typedef struct wn_item {
+	/* set by the runner */
+	const char *input;    /* input name */
+	uint64_t lineno;      /* line (JSONL) or record number in the input */
+	/* set by the tool (all start zeroed) */
+	const char *reason;   /* with WN_DROP: a static string such as "cat:sample" */
+	uint64_t flags;       /* bit i: count the document under flag_names[i] */
+	const char *label;    /* count the document under label_kind/label; the
+	                       * string must live until the run ends */
+	int stop;             /* end the run after this document */
+} wn_item;
+
 /* Called once per parsed document with a string text.  Return WN_KEEP, or
- * WN_DROP and set *reason (a static string such as "cat:sample"). */
-typedef int (*wn_doc_fn)(void *ctx, wn_run *r, wn_doc *d, const char **reason);
+ * WN_DROP and set it->reason.  With threads > 1 it runs on worker threads,
+ * several documents at once, each worker with its own ctx. */
+typedef int (*wn_doc_fn)(void *ctx, wn_item *it, wn_doc *d);
+
+/* A source turns an input that is not JSONL (text, HTML, WARC) into
+ * documents: it reads rd's bytes (wn_reader_read) and calls
+ * wn_source_emit() with each document as one JSON object line, or
+ * wn_source_bad() for a record it cannot use.  It returns 0, or a WN_E code
+ * after wn_source_fail() said what went wrong (the input then failed). */
+typedef struct wn_source wn_source;
+typedef int (*wn_source_fn)(void *ctx, wn_source *s, wn_reader *rd, const char *input);
+void wn_source_emit(wn_source *s, const char *json, size_t n, uint64_t pos);
+void wn_source_bad(wn_source *s, const char *reason, const char *what, const char *raw,
+		   size_t n, uint64_t pos);
+int wn_source_fail(wn_source *s, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* True once the run is stopping (a fatal error, --head reached). */
+int wn_source_stopped(const wn_source *s);
 
 struct wn_run {
 	/* set by the tool */
@@ -56,7 +86,21 @@ struct wn_run {
 	/* called after each input with its counts (may be NULL) */
 	void (*input_done)(void *ctx, wn_run *r, const char *input, int ok,
 			   const wn_input_counts *c);
-	int stop;            /* set by fn: end the run after this document */
+	int stop;            /* set before the run: read nothing */
+	/* threads calling fn (<= 1: this thread).  Input order is kept: a
+	 * reader fills batches, workers process them, and this thread
+	 * counts and writes them in order. */
+	int threads;
+	/* each worker's ctx (NULL: workers share ctx, fn must be thread-safe) */
+	void *(*thread_ctx)(void *ctx, int worker);
+	void (*thread_ctx_free)(void *ctx, void *wctx); /* at the end (may be NULL) */
+	/* per-document flags and labels, recorded in the stats `counts`
+	 * table as (flag_kind, flag_names[i]) and (label_kind, label) */
+	const char *flag_kind;
+	const char *const *flag_names;
+	int nflags;          /* <= 64 */
+	const char *label_kind;
+	wn_source_fn source; /* inputs are not JSONL (NULL: they are) */
 
 	/* read by the tool (totals over all inputs) */
 	const char *input;   /* current input name */

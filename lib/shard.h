@@ -55,6 +55,11 @@ int wn_reader_open(wn_reader **r, const char *path, const wn_reader_opts *o);
  * another WN_E code for a fatal error (truncated, corrupt, i/o, http). */
 int wn_reader_next(wn_reader *r, const char **line, size_t *len);
 
+/* Raw decoded bytes instead of lines (for inputs that are not JSONL:
+ * text, HTML, WARC); do not mix with wn_reader_next() on one reader.
+ * Returns the bytes read (short only at the end), 0 at a clean end, or a
+ * WN_E code once all bytes before an error were returned. */
+long wn_reader_read(wn_reader *r, void *buf, size_t n);
 const char *wn_reader_name(const wn_reader *r);  /* path or URL as given */
 const char *wn_reader_codec(const wn_reader *r); /* "zstd","gzip","plain" */
 const char *wn_reader_error(const wn_reader *r); /* message of last error */

@@ -631,6 +631,40 @@ int wn_reader_next(wn_reader *r, const char **line, size_t *len)
 	}
 }
 
+long wn_reader_read(wn_reader *r, void *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		if (r->done) break;
+		if (r->rc && r->rpos == r->rc->len) {
+			ring_release(r);
+			r->rc = NULL;
+		}
+		if (!r->rc) {
+			r->rc = ring_get_full(r);
+			r->rpos = 0;
+			if (r->rc->end) {
+				int err = r->rc->err;
+				r->done = err ? err : 1;
+				if (err) {
+					snprintf(r->msg, sizeof r->msg, "%s after %llu bytes", r->pmsg,
+						 (unsigned long long)r->data_bytes);
+					if (!got) return err;
+				}
+				break;
+			}
+		}
+		size_t take = r->rc->len - r->rpos;
+		if (take > n - got) take = n - got;
+		memcpy((char *)buf + got, r->rc->data + r->rpos, take);
+		r->rpos += take;
+		got += take;
+		r->data_bytes += take;
+	}
+	if (!got && r->done < 0) return r->done;
+	return (long)got;
+}
+
 const char *wn_reader_name(const wn_reader *r) { return r->name; }
 
 const char *wn_reader_codec(const wn_reader *r)

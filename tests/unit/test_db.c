@@ -72,7 +72,7 @@ static sqlite3 *raw_open(const char *name)
 static int64_t add_run(wn_db *db, const char *tool, const char *input_prefix, int ninputs,
 		       uint64_t base)
 {
-	char *argv[] = { "winnow", (char *)tool, "-o", "out dir/x.zst", NULL };
+	char *argv[] = { "winnow", (char *)tool, "-o", "out dir/x.zst", NULL, NULL };
 	int64_t id = -1;
 	cr_assert_eq(wn_db_run_begin(db, tool, 4, argv, NULL, &id), 0, "%s", wn_db_error(db));
 	for (int i = 0; i < ninputs; i++) {
@@ -83,9 +83,9 @@ static int64_t add_run(wn_db *db, const char *tool, const char *input_prefix, in
 				   .bytes_out = base * 70, .raw_bytes_in = base * 30,
 				   .text_bytes_in = base * 90, .text_bytes_out = base * 60,
 				   .seconds = 0.5 };
-		wn_db_count reasons[] = { { "x:short", 2, 20, 0, 0 }, { "x:long", 1, 999, 0, 0 } };
-		wn_db_count keys[] = { { "a.com", base + 5, 500, base + 4, 400 },
-				       { "b.org", 5, 500, 3, 300 } };
+		wn_db_count reasons[] = { { "x:short", 2, 20, 0, 0, NULL }, { "x:long", 1, 999, 0, 0, NULL } };
+		wn_db_count keys[] = { { "a.com", base + 5, 500, base + 4, 400, NULL },
+				       { "b.org", 5, 500, 3, 300, NULL } };
 		cr_assert_eq(wn_db_add_input(db, id, &in, reasons, 2, "domain", keys, 2), 0, "%s",
 			     wn_db_error(db));
 	}
@@ -99,7 +99,7 @@ Test(db, open_creates_schema)
 {
 	wn_db *db = open_db("s.db");
 	sqlite3 *h = wn_db_handle(db);
-	const char *tables[] = { "runs", "inputs", "drops", "counts", "meta" };
+	const char *tables[] = { "runs", "inputs", "drops", "counts", "meta", NULL };
 	for (int i = 0; i < 5; i++) {
 		char sql[128];
 		snprintf(sql, sizeof sql,
@@ -172,7 +172,7 @@ Test(db, run_and_input_rows)
 {
 	wn_db *db = open_db("r.db");
 	sqlite3 *h = wn_db_handle(db);
-	char *argv[] = { "winnow", "cat", "--text-field", "a\"b\\c\nd\x01", "f\xc3\xa9.jsonl" };
+	char *argv[] = { "winnow", "cat", "--text-field", "a\"b\\c\nd\x01", "f\xc3\xa9.jsonl", NULL };
 	int64_t id = 0;
 	double t0 = (double)time(NULL);
 	cr_assert_eq(wn_db_run_begin(db, "cat", 5, argv, "1/4", &id), 0, "%s", wn_db_error(db));
@@ -206,9 +206,9 @@ Test(db, run_and_input_rows)
 			   .docs_in = 1ULL << 40, .docs_out = 5, .docs_dropped = (1ULL << 40) - 5,
 			   .bytes_in = 123456789012ULL, .bytes_out = 1, .raw_bytes_in = 42,
 			   .text_bytes_in = 1000, .text_bytes_out = 900, .seconds = 1.25 };
-	wn_db_count reasons[] = { { "cat:sample", 10, 1000, 0, 0 }, { "bad_json", 2, 30, 0, 0 } };
-	wn_db_count keys[] = { { "example.com", 7, 700, 5, 500 }, { "ex\"ample.org", 1, 2, 3, 4 },
-			       { "", 0, 0, 0, 0 } };
+	wn_db_count reasons[] = { { "cat:sample", 10, 1000, 0, 0, NULL }, { "bad_json", 2, 30, 0, 0, NULL } };
+	wn_db_count keys[] = { { "example.com", 7, 700, 5, 500, NULL }, { "ex\"ample.org", 1, 2, 3, 4, NULL },
+			       { "", 0, 0, 0, 0, NULL } };
 	cr_assert_eq(wn_db_add_input(db, id, &in, reasons, 2, "domain", keys, 3), 0, "%s",
 		     wn_db_error(db));
 	/* no reasons and no keys is fine too */
@@ -398,9 +398,9 @@ Test(db, summary_mentions_tool_and_counts)
 	cr_assert_eq(wn_db_run_begin(db, "cat", 2, argv, NULL, &id), 0);
 	wn_db_input in = { .input = "x.jsonl", .status = "ok", .docs_in = 500, .docs_out = 400,
 			   .docs_dropped = 100, .bytes_in = 2500000, .bytes_out = 2000000 };
-	wn_db_count reasons[] = { { "cat:sample", 100, 500000, 0, 0 } };
-	wn_db_count doms[] = { { "example.com", 300, 1500000, 250, 1200000 } };
-	wn_db_count langs[] = { { "en", 500, 2500000, 400, 2000000 } };
+	wn_db_count reasons[] = { { "cat:sample", 100, 500000, 0, 0, NULL } };
+	wn_db_count doms[] = { { "example.com", 300, 1500000, 250, 1200000, NULL } };
+	wn_db_count langs[] = { { "en", 500, 2500000, 400, 2000000, NULL } };
 	cr_assert_eq(wn_db_add_input(db, id, &in, reasons, 1, "domain", doms, 1), 0);
 	wn_db_input in2 = { .input = "y.jsonl", .status = "error", .error = "corrupt" };
 	cr_assert_eq(wn_db_add_input(db, id, &in2, NULL, 0, "lang", langs, 1), 0);
@@ -465,7 +465,7 @@ static int child(const char *path, int rfd, int k)
 		char name[64];
 		snprintf(name, sizeof name, "task%d-input%d", k, i);
 		wn_db_input in = { .input = name, .status = "ok", .docs_in = 1, .docs_out = 1 };
-		wn_db_count reasons[] = { { "r", 1, 1, 0, 0 } };
+		wn_db_count reasons[] = { { "r", 1, 1, 0, 0, NULL } };
 		if (wn_db_add_input(db, id, &in, reasons, 1, "domain", NULL, 0)) {
 			fprintf(stderr, "child %d: add_input %d: %s\n", k, i, wn_db_error(db));
 			return 13;
