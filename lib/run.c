@@ -64,6 +64,7 @@ struct entry {
 	const char *what;       /* its message */
 	size_t what_off, what_len;
 	int padded;             /* WN_DOC_PADDING readable bytes follow line */
+	uint64_t flags;         /* preset by a source */
 };
 
 enum { R_KEEP, R_DROP, R_BAD };
@@ -294,7 +295,7 @@ static void process(worker *W, const char *input, const struct entry *e, struct 
 		R->dom_len = d->domain.len;
 		wn_buf_add(aux, d->domain.data, d->domain.len);
 	}
-	wn_item it = { .input = input, .lineno = e->lineno };
+	wn_item it = { .input = input, .lineno = e->lineno, .flags = e->flags };
 	int v = L->r->fn ? L->r->fn(W->ctx, &it, d) : WN_KEEP;
 	R->flags = it.flags;
 	R->label = it.label;
@@ -517,11 +518,12 @@ static struct entry *batch_add(loop *L, const char *input, const char *line, siz
 /* ---- feeding entries (the main thread) ---- */
 
 static void feed(loop *L, const char *input, const char *line, size_t len, uint64_t lineno,
-		 int padded, uint64_t toolong, const char *bad_reason, const char *what)
+		 int padded, uint64_t toolong, const char *bad_reason, const char *what,
+		 uint64_t flags)
 {
 	if (L->nw <= 1 || !L->b) {
 		struct entry e = { line, len, 0, lineno, toolong, bad_reason, what, 0,
-				   what ? strlen(what) : 0, padded };
+				   what ? strlen(what) : 0, padded, flags };
 		struct res R;
 		worker *W = &L->w[0];
 		wn_buf_reset(&L->line);
@@ -533,6 +535,7 @@ static void feed(loop *L, const char *input, const char *line, size_t len, uint6
 	struct entry *e = batch_add(L, input, line, len);
 	e->lineno = lineno;
 	e->toolong = toolong;
+	e->flags = flags;
 	if (bad_reason) {
 		batch *B = L->cur;
 		e->bad_reason = bad_reason;
@@ -561,12 +564,12 @@ struct wn_source {
 	char msg[512];
 };
 
-void wn_source_emit(wn_source *s, const char *json, size_t n, uint64_t pos)
+void wn_source_emit(wn_source *s, const char *json, size_t n, uint64_t pos, uint64_t flags)
 {
 	loop *L = s->L;
 	if (L->fatal || L->stopped) return;
 	L->r->lineno = pos;
-	feed(L, s->input, json, n, pos, 0, 0, NULL, NULL);
+	feed(L, s->input, json, n, pos, 0, 0, NULL, NULL, flags);
 }
 
 void wn_source_bad(wn_source *s, const char *reason, const char *what, const char *raw,
@@ -574,7 +577,7 @@ void wn_source_bad(wn_source *s, const char *reason, const char *what, const cha
 {
 	loop *L = s->L;
 	if (L->fatal || L->stopped) return;
-	feed(L, s->input, raw, n, pos, 0, 0, reason, what);
+	feed(L, s->input, raw, n, pos, 0, 0, reason, what, 0);
 }
 
 int wn_source_fail(wn_source *s, int code, const char *fmt, ...)
@@ -708,13 +711,13 @@ static void one_input(loop *L, const char *input)
 				/* counted at its real size; its bytes were not kept */
 				feed(L, input, "", 0, r->lineno, 0,
 				     wn_reader_data_bytes(rd) - data_before, "line_too_long",
-				     wn_reader_error(rd));
+				     wn_reader_error(rd), 0);
 				rc = 0;
 				continue;
 			}
 			if (rc < 0) break;
 			rc = 0;
-			feed(L, input, line, len, r->lineno, 1, 0, NULL, NULL);
+			feed(L, input, line, len, r->lineno, 1, 0, NULL, NULL, 0);
 			if ((++n & 1023) == 0) {
 				if (!size_counted && wn_reader_size(rd) > 0 && strstr(input, "://")) {
 					/* an http input: its size is known once headers came */

@@ -66,7 +66,9 @@ typedef int (*wn_doc_fn)(void *ctx, wn_item *it, wn_doc *d);
  * after wn_source_fail() said what went wrong (the input then failed). */
 typedef struct wn_source wn_source;
 typedef int (*wn_source_fn)(void *ctx, wn_source *s, wn_reader *rd, const char *input);
-void wn_source_emit(wn_source *s, const char *json, size_t n, uint64_t pos);
+/* flags: bits to set in the document's wn_item flags (a source that
+ * already repaired something says so) */
+void wn_source_emit(wn_source *s, const char *json, size_t n, uint64_t pos, uint64_t flags);
 void wn_source_bad(wn_source *s, const char *reason, const char *what, const char *raw,
 		   size_t n, uint64_t pos);
 int wn_source_fail(wn_source *s, int code, const char *fmt, ...)

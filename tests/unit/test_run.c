@@ -318,7 +318,7 @@ static int csv_source(void *ctx, wn_source *s, wn_reader *rd, const char *input)
 		wn_buf_adds(&j, "{\"text\":");
 		wn_json_escape(&j, p, strcspn(p, ","));
 		wn_buf_addc(&j, '}');
-		wn_source_emit(s, j.data, j.len, rec);
+		wn_source_emit(s, j.data, j.len, rec, 0);
 		wn_buf_release(&j);
 	}
 	return 0;
