@@ -18,6 +18,8 @@
 #define WN_CMD_H
 
 int cmd_cat(int argc, char **argv);
+int cmd_langid(int argc, char **argv);
+int cmd_norm(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 
 /* Shared by the commands: print "winnow NAME: usage error text" and a

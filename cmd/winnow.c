@@ -31,6 +31,8 @@ struct command {
 /* sorted by name: looked up with bsearch */
 static const struct command commands[] = {
 	{ "cat", cmd_cat, "concatenate, convert, sample, count and validate shards" },
+	{ "langid", cmd_langid, "identify the language of documents (fastText)" },
+	{ "norm", cmd_norm, "normalise text; read JSONL, text, HTML or WARC" },
 	{ "stats", cmd_stats, "summarise and merge run records (SQLite)" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

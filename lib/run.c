@@ -669,8 +669,8 @@ static void one_input(loop *L, const char *input)
 	r->lineno = 0;
 
 	if (o->outdir) {
-		snprintf(outpath, sizeof outpath, "%s/%s", o->outdir,
-			 wn_run_basename(input, base, sizeof base));
+		snprintf(outpath, sizeof outpath, "%s/%s%s", o->outdir,
+			 wn_run_basename(input, base, sizeof base), r->out_suffix ? r->out_suffix : "");
 		if (o->skip_existing && wn_path_exists(outpath)) {
 			wn_info("%s: exists, skipped", outpath);
 			record_input(L, input, outpath, "skipped", NULL, 0, 0);
@@ -779,7 +779,7 @@ static int cmp_named(const void *a, const void *b)
 }
 
 /* With -O, two inputs of one base name would write one output. */
-static int base_collision(const wn_opts *o, char **sel, int n)
+static int base_collision(const wn_opts *o, char **sel, int n, const char *suffix)
 {
 	struct named *v = wn_calloc((size_t)n + 1, sizeof *v);
 	for (int i = 0; i < n; i++) {
@@ -790,8 +790,8 @@ static int base_collision(const wn_opts *o, char **sel, int n)
 	int clash = 0;
 	for (int i = 1; i < n && !clash; i++)
 		if (!strcmp(v[i - 1].base, v[i].base)) {
-			wn_error("-O: %s and %s would both write %s/%s", v[i - 1].input, v[i].input,
-				 o->outdir, v[i].base);
+			wn_error("-O: %s and %s would both write %s/%s%s", v[i - 1].input, v[i].input,
+				 o->outdir, v[i].base, suffix);
 			clash = 1;
 		}
 	free(v);
@@ -826,7 +826,7 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 	}
 	int nsel;
 	char **sel = wn_opts_select(o, ninputs, inputs, &nsel);
-	if (o->outdir && base_collision(o, sel, nsel)) {
+	if (o->outdir && base_collision(o, sel, nsel, r->out_suffix ? r->out_suffix : "")) {
 		free(sel);
 		return 2;
 	}

@@ -103,6 +103,7 @@ struct wn_run {
 	int nflags;          /* <= 64 */
 	const char *label_kind;
 	wn_source_fn source; /* inputs are not JSONL (NULL: they are) */
+	const char *out_suffix; /* -O: appended to the input's name (NULL: none) */
 
 	/* read by the tool (totals over all inputs) */
 	const char *input;   /* current input name */
