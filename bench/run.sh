@@ -6,7 +6,12 @@
 #   1. winnow cat --count IN.zst            vs  zstd -dc IN.zst | wc -l
 #   2. winnow cat IN.zst -o OUT.zst         vs  zstd -dc IN.zst | zstd -3 -o OUT.zst
 #   3. peak memory of winnow cat -o on a shard with a 64 MB line
-#   4. the JSON parsers (bench/json/run.sh), when BENCH_JSON is not 0
+#   4. winnow langid --threads 1 and 2 on a multilingual shard (92k real
+#      documents, scripts/make-lang-corpus.py)  vs  fasttext predict on the
+#      same prepared lines, and the share of langid's time that is JSON and
+#      zstd (langid with a model-free pass: winnow cat on the same shard)
+#   5. winnow norm IN.zst  vs  winnow cat IN.zst (both to stdout), 1 and 2 threads
+#   6. the JSON parsers (bench/json/run.sh), when BENCH_JSON is not 0
 # Results are printed; bench/README.md records them.  Nothing here fails
 # on a time.
 set -euo pipefail
@@ -42,6 +47,35 @@ fi
 python3 "$here/abtime.py" "memory: a 64 MB line among small ones" 3 64 \
 	"$W cat $B/huge.jsonl.zst -o $B/huge.out.zst" \
 	"zstd -dc $B/huge.jsonl.zst | zstd -q -f -3 -o $B/huge.ref.zst"
+echo
+"$root/scripts/fetch-data.sh" lid176 debian-handbook fortunes-intl chinese-poetry >/dev/null
+MODEL=$CACHE/lid176/lid.176.ftz
+if [ ! -s "$B/lang.jsonl.zst" ]; then
+	python3 "$root/scripts/make-lang-corpus.py" --max-per-source 3000 >"$B/lang.jsonl"
+	python3 "$root/tests/cli/langid_check.py" prep "$B/lang.jsonl" "$B/lang.txt"
+	zstd -q -f -3 "$B/lang.jsonl" -o "$B/lang.jsonl.zst"
+fi
+LMB=$(( $(stat -c%s "$B/lang.jsonl") / 1000000 ))
+echo "langid input: $(wc -l <"$B/lang.jsonl") documents, $LMB MB of JSONL"
+python3 "$here/abtime.py" "langid, 1 thread  vs  fasttext predict on the prepared lines" "$RUNS" "$LMB" \
+	"$W langid -q --threads 1 $B/lang.jsonl.zst" \
+	"fasttext predict $MODEL $B/lang.txt 1"
+echo
+python3 "$here/abtime.py" "langid, 2 threads  vs  fasttext predict on the prepared lines" "$RUNS" "$LMB" \
+	"$W langid -q --threads 2 $B/lang.jsonl.zst" \
+	"fasttext predict $MODEL $B/lang.txt 1"
+echo
+python3 "$here/abtime.py" "JSON + zstd share: cat -o on the langid shard  vs  langid, 1 thread" "$RUNS" "$LMB" \
+	"$W cat -q $B/lang.jsonl.zst" \
+	"$W langid -q --threads 1 $B/lang.jsonl.zst"
+echo
+python3 "$here/abtime.py" "norm, 1 thread  vs  cat (same shard, to stdout)" "$RUNS" "$MB" \
+	"$W norm -q --threads 1 $B/text.jsonl.zst" \
+	"$W cat -q $B/text.jsonl.zst"
+echo
+python3 "$here/abtime.py" "norm, 2 threads  vs  cat (same shard, to stdout)" "$RUNS" "$MB" \
+	"$W norm -q --threads 2 $B/text.jsonl.zst" \
+	"$W cat -q $B/text.jsonl.zst"
 if [ "${BENCH_JSON:-1}" != 0 ] && [ -x "$here/json/run.sh" ]; then
 	echo
 	"$here/json/run.sh" "$B/text.jsonl"
