@@ -565,16 +565,37 @@ int wn_json_decode_string(const char *v, size_t n, wn_buf *out)
 
 /* ---- writing ---- */
 
+/* The next byte at or after p that JSON must escape (a control, '"' or
+ * '\\'), or end: 16 bytes at a time with SSE2. */
+static const unsigned char *escape_scan(const unsigned char *p, const unsigned char *end)
+{
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+		      ctl = _mm_set1_epi8(0x1f);
+	for (; end - p >= 16; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)p);
+		/* v <= 0x1f unsigned: min(v, 0x1f) == v */
+		__m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v),
+					 _mm_or_si128(_mm_cmpeq_epi8(v, quote),
+						      _mm_cmpeq_epi8(v, bslash)));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+		if (bits) return p + __builtin_ctz(bits);
+	}
+	for (; p < end; p++)
+		if (*p < 0x20 || *p == '"' || *p == '\\') return p;
+	return end;
+}
+
 void wn_json_escape(wn_buf *out, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)str, *end = p + n, *run = p;
+	const unsigned char *p = (const unsigned char *)str, *end = p + n;
 	wn_buf_grow(out, n + 2);
 	wn_buf_addc(out, '"');
 	while (p < end) {
-		unsigned c = *p;
-		if (c >= 0x20 && c != '"' && c != '\\') { p++; continue; }
-		if (p > run) wn_buf_add(out, run, (size_t)(p - run));
+		const unsigned char *q = escape_scan(p, end);
+		if (q > p) wn_buf_add(out, p, (size_t)(q - p));
+		if (q == end) break;
+		unsigned c = *q;
 		char e[6] = { '\\', 0 };
 		size_t k = 2;
 		switch (c) {
@@ -591,9 +612,8 @@ void wn_json_escape(wn_buf *out, const char *str, size_t n)
 			k = 6;
 		}
 		wn_buf_add(out, e, k);
-		run = ++p;
+		p = q + 1;
 	}
-	if (p > run) wn_buf_add(out, run, (size_t)(p - run));
 	wn_buf_addc(out, '"');
 }
 

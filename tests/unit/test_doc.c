@@ -1112,3 +1112,51 @@ Test(doc_random, simdjson_agrees_with_reference_scanner)
 	wn_doc_release(&a);
 	wn_doc_release(&b);
 }
+
+/* The vectorised escape against the byte-at-a-time definition, on random
+ * strings of every length around the 16-byte blocks, with the bytes that
+ * need escaping at every position. */
+static void escape_ref(wn_buf *out, const unsigned char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	wn_buf_addc(out, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = p[i];
+		if (c == '"') wn_buf_adds(out, "\\\"");
+		else if (c == '\\') wn_buf_adds(out, "\\\\");
+		else if (c == '\n') wn_buf_adds(out, "\\n");
+		else if (c == '\r') wn_buf_adds(out, "\\r");
+		else if (c == '\t') wn_buf_adds(out, "\\t");
+		else if (c == '\b') wn_buf_adds(out, "\\b");
+		else if (c == '\f') wn_buf_adds(out, "\\f");
+		else if (c < 0x20) {
+			char e[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+			wn_buf_adds(out, e);
+		} else wn_buf_addc(out, (char)c);
+	}
+	wn_buf_addc(out, '"');
+}
+
+Test(doc, json_escape_equals_the_definition)
+{
+	tu_rng rng = { 12345 };
+	static const unsigned char pick[] = { 'a', ' ', '"', '\\', 0, 0x1f, 0x20, 0x7f, 0x80, 0xff,
+					       '\n', 0xc3, 0xa9, '/' };
+	unsigned char s[80];
+	wn_buf a = WN_BUF_INIT, b = WN_BUF_INIT;
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t n = tu_below(&rng, sizeof s);
+		int sparse = iter & 1; /* mostly plain text, or dense with specials */
+		for (size_t i = 0; i < n; i++)
+			s[i] = sparse && tu_below(&rng, 8) ? (unsigned char)('a' + tu_below(&rng, 26))
+				: pick[tu_below(&rng, sizeof pick)];
+		wn_buf_reset(&a);
+		wn_buf_reset(&b);
+		wn_json_escape(&a, (const char *)s, n);
+		escape_ref(&b, s, n);
+		cr_assert_eq(a.len, b.len, "length %zu", n);
+		cr_assert_eq(memcmp(a.data, b.data, a.len), 0, "iteration %d", iter);
+	}
+	wn_buf_release(&a);
+	wn_buf_release(&b);
+}
