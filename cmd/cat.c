@@ -141,19 +141,9 @@ int cmd_cat(int argc, char **argv)
 			break;
 		case OPT_COUNT: c.count = 1; break;
 		case OPT_VALIDATE: c.validate = 1; break;
-		case 'h':
-			free(lo);
-			fputs(usage_text, stdout);
-			fputs("\n", stdout);
-			fputs(WN_OPTS_HELP, stdout);
-			return 0;
-		case '?':
-		case ':':
-			free(lo);
-			return cmd_bad_option(opt, argv);
 		default: {
-			int rc = wn_opts_common(&o, opt, optarg, err, sizeof err);
-			if (rc < 0) { free(lo); return cmd_usage_error("%s", err); }
+			int rc = cmd_other_option(opt, &o, usage_text, argv);
+			if (rc >= 0) { free(lo); return rc; }
 		}
 		}
 	}

@@ -29,4 +29,11 @@ int cmd_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * opterr is 0): name the unknown option or the missing value; returns 2. */
 int cmd_bad_option(int opt, char **argv);
 
+struct wn_opts;
+/* The last case of every document tool's option switch: -h prints `usage`
+ * and the common options' help (exit 0), an unknown option or a missing
+ * value is a usage error (2), anything else goes to wn_opts_common().
+ * Returns the exit status to return, or -1 to go on parsing. */
+int cmd_other_option(int opt, struct wn_opts *o, const char *usage, char **argv);
+
 #endif

@@ -273,12 +273,6 @@ static int langid_doc(void *ctx, wn_item *it, wn_doc *d)
 	return WN_KEEP;
 }
 
-static int ncpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
-}
-
 /* The default model: lid.176.ftz in the data cache. */
 static const char *default_model(char *buf, size_t n)
 {
@@ -312,7 +306,7 @@ int cmd_langid(int argc, char **argv)
 	L.score_field = "lang_score";
 	L.topk = 1;
 	const char *model = NULL, *keep = NULL;
-	int threads = ncpus();
+	int threads = wn_ncpus();
 	struct option *lo = wn_opts_longopts(own);
 	char err[512];
 	int opt;
@@ -353,19 +347,9 @@ int cmd_langid(int argc, char **argv)
 			else threads = (int)v;
 			break;
 		}
-		case 'h':
-			free(lo);
-			fputs(usage_text, stdout);
-			fputs("\n", stdout);
-			fputs(WN_OPTS_HELP, stdout);
-			return 0;
-		case '?':
-		case ':':
-			free(lo);
-			return cmd_bad_option(opt, argv);
 		default: {
-			int rc = wn_opts_common(&o, opt, optarg, err, sizeof err);
-			if (rc < 0) { free(lo); return cmd_usage_error("%s", err); }
+			int rc = cmd_other_option(opt, &o, usage_text, argv);
+			if (rc >= 0) { free(lo); return rc; }
 		}
 		}
 	}

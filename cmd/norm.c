@@ -414,12 +414,6 @@ static int src_warc(void *ctx, wn_source *s, wn_reader *rd, const char *input)
 
 /* ---- the command ---- */
 
-static int ncpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
-}
-
 int cmd_norm(int argc, char **argv)
 {
 	wn_opts o;
@@ -430,7 +424,7 @@ int cmd_norm(int argc, char **argv)
 	n.max_doc = 64u << 20;
 	n.min_chars = 1;
 	n.o = &o;
-	int threads = ncpus();
+	int threads = wn_ncpus();
 
 	/* own options, and one --no-RULE per switchable rule */
 	struct option own[32];
@@ -515,23 +509,13 @@ int cmd_norm(int argc, char **argv)
 			if (opt == OPT_THREADS) threads = (int)v;
 			else n.min_chars = v;
 			break;
-		case 'h':
-			free(lo);
-			fputs(usage_text, stdout);
-			fputs("\n", stdout);
-			fputs(WN_OPTS_HELP, stdout);
-			return 0;
-		case '?':
-		case ':':
-			free(lo);
-			return cmd_bad_option(opt, argv);
 		default:
 			if (opt >= OPT_NO && opt < OPT_NO + WN_TN_NRULES) {
 				n.tn.rules &= ~(1u << (opt - OPT_NO));
 				break;
 			}
-			int rc = wn_opts_common(&o, opt, optarg, err, sizeof err);
-			if (rc < 0) { free(lo); return cmd_usage_error("%s", err); }
+			int rc = cmd_other_option(opt, &o, usage_text, argv);
+			if (rc >= 0) { free(lo); return rc; }
 		}
 	}
 	free(lo);

@@ -20,6 +20,7 @@
 
 #include "cmd.h"
 #include "../lib/log.h"
+#include "../lib/opts.h"
 #include "../lib/shard.h"
 
 struct command {
@@ -56,6 +57,23 @@ int cmd_usage_error(const char *fmt, ...)
 	va_end(ap);
 	wn_error("%s (see 'winnow %s --help')", msg, wn_log_tool());
 	return 2;
+}
+
+int cmd_other_option(int opt, wn_opts *o, const char *usage, char **argv)
+{
+	char err[256];
+	switch (opt) {
+	case 'h':
+		fputs(usage, stdout);
+		fputs("\n", stdout);
+		fputs(WN_OPTS_HELP, stdout);
+		return 0;
+	case '?':
+	case ':':
+		return cmd_bad_option(opt, argv);
+	}
+	if (wn_opts_common(o, opt, optarg, err, sizeof err) < 0) return cmd_usage_error("%s", err);
+	return -1;
 }
 
 int cmd_bad_option(int opt, char **argv)

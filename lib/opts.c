@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "err.h"
@@ -190,4 +191,10 @@ char **wn_opts_select(const wn_opts *o, int n, char **inputs, int *nout)
 	for (int i = o->shard_i; i < n; i += o->shard_n) v[k++] = v[i];
 	*nout = k;
 	return v;
+}
+
+int wn_ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }

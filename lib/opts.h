@@ -77,6 +77,9 @@ int wn_opts_finish(wn_opts *o, char *err, size_t errlen);
  * stdin.  Returns a new array of borrowed strings; the caller frees it. */
 char **wn_opts_select(const wn_opts *o, int n, char **inputs, int *nout);
 
+/* The CPUs online (1..64): the default of --threads. */
+int wn_ncpus(void);
+
 /* Parse a size like 64M, 1G, 4096. -1 on error. */
 long long wn_parse_size(const char *s);
 
