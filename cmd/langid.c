@@ -21,11 +21,9 @@
  * read-only model; the document loop keeps input order.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmd.h"
 #include "../lib/buf.h"

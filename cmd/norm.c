@@ -11,11 +11,9 @@
  * document is counted in the stats (kind "norm", one key per rule).
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmd.h"
 #include "../filters/html.h"

@@ -118,7 +118,7 @@ struct loop {
 	wn_writer *rej;       /* --rejects */
 	wn_db *db;
 	int64_t run_id;
-	wn_buf line, rline;   /* serial mode: result buffers */
+	wn_buf sout, saux;    /* one thread: a result's lines and strings */
 	struct input_acc acc;
 	wn_progress prog;
 	uint64_t raw_done;    /* raw bytes of finished inputs */
@@ -445,14 +445,17 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Commit the oldest batch, waiting for it; 0 if none is outstanding. */
-static int commit_oldest(loop *L)
+/* Commit the oldest batch, waiting for the workers to finish it or, with
+ * wait 0, only if they have; 0 if nothing was committed. */
+static int commit_oldest(loop *L, int wait)
 {
 	if (L->committed == L->filled) return 0;
 	batch *B = &L->b[L->committed % (uint64_t)L->nb];
 	pthread_mutex_lock(&L->mu);
-	while (B->state != B_DONE) pthread_cond_wait(&L->done, &L->mu);
+	while (wait && B->state != B_DONE) pthread_cond_wait(&L->done, &L->mu);
+	int ready = B->state == B_DONE;
 	pthread_mutex_unlock(&L->mu);
+	if (!ready) return 0;
 	for (int i = 0; i < B->n && !L->fatal && !L->stopped; i++)
 		commit(L, &B->res[i], B->out.data, B->aux.data);
 	B->n = 0;
@@ -480,14 +483,14 @@ static void submit(loop *L)
 static void drain(loop *L)
 {
 	submit(L);
-	while (commit_oldest(L)) {}
+	while (commit_oldest(L, 1)) {}
 }
 
 static batch *batch_open(loop *L, const char *input)
 {
 	if (L->cur) return L->cur;
 	/* the ring is full: the oldest must be committed before reuse */
-	while (L->filled - L->committed >= (uint64_t)L->nb) commit_oldest(L);
+	while (L->filled - L->committed >= (uint64_t)L->nb) commit_oldest(L, 1);
 	batch *B = &L->b[L->filled % (uint64_t)L->nb];
 	B->n = 0;
 	B->input = input;
@@ -526,34 +529,26 @@ static void feed(loop *L, const char *input, const char *line, size_t len, uint6
 				   what ? strlen(what) : 0, padded, flags };
 		struct res R;
 		worker *W = &L->w[0];
-		wn_buf_reset(&L->line);
-		wn_buf_reset(&L->rline);
-		process(W, input, &e, &R, &L->line, &L->rline);
-		commit(L, &R, L->line.data, L->rline.data);
+		wn_buf_reset(&L->sout);
+		wn_buf_reset(&L->saux);
+		process(W, input, &e, &R, &L->sout, &L->saux);
+		commit(L, &R, L->sout.data, L->saux.data);
 		return;
 	}
 	struct entry *e = batch_add(L, input, line, len);
+	batch *B = L->cur;
 	e->lineno = lineno;
 	e->toolong = toolong;
 	e->flags = flags;
 	if (bad_reason) {
-		batch *B = L->cur;
 		e->bad_reason = bad_reason;
 		e->what_off = B->in.len;
 		e->what_len = strlen(what);
 		wn_buf_add(&B->in, what, e->what_len);
 	}
-	batch *B = L->cur;
 	if (B->n >= BATCH_LINES || B->in.len >= BATCH_BYTES) submit(L);
 	/* commit what is finished, without waiting */
-	while (L->committed < L->filled) {
-		batch *O = &L->b[L->committed % (uint64_t)L->nb];
-		pthread_mutex_lock(&L->mu);
-		int ready = O->state == B_DONE;
-		pthread_mutex_unlock(&L->mu);
-		if (!ready) break;
-		commit_oldest(L);
-	}
+	while (commit_oldest(L, 0)) {}
 }
 
 /* ---- sources ---- */
@@ -568,7 +563,6 @@ void wn_source_emit(wn_source *s, const char *json, size_t n, uint64_t pos, uint
 {
 	loop *L = s->L;
 	if (L->fatal || L->stopped) return;
-	L->r->lineno = pos;
 	feed(L, s->input, json, n, pos, 0, 0, NULL, NULL, flags);
 }
 
@@ -805,8 +799,8 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 	memset(&L, 0, sizeof L);
 	L.r = r;
 	L.o = o;
-	wn_buf_init(&L.line, 0);
-	wn_buf_init(&L.rline, 0);
+	wn_buf_init(&L.sout, 0);
+	wn_buf_init(&L.saux, 0);
 	wn_countmap_init(&L.acc.reasons);
 	wn_countmap_init(&L.acc.domains);
 	wn_countmap_init(&L.acc.labels);
@@ -977,8 +971,8 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 	pthread_mutex_destroy(&L.mu);
 	pthread_cond_destroy(&L.work);
 	pthread_cond_destroy(&L.done);
-	wn_buf_release(&L.line);
-	wn_buf_release(&L.rline);
+	wn_buf_release(&L.sout);
+	wn_buf_release(&L.saux);
 	wn_countmap_release(&L.acc.reasons);
 	wn_countmap_release(&L.acc.domains);
 	wn_countmap_release(&L.acc.labels);
