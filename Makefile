@@ -12,11 +12,11 @@ VERSION := 0.1.0
 PREFIX ?= /usr/local
 CC ?= cc
 BUILD ?= build
-PKGS := libzstd libcurl libxxhash sqlite3 zlib simdjson fasttext libutf8proc gumbo opencc libxml-2.0
+PKGS := libzstd libcurl libxxhash sqlite3 zlib simdjson fasttext libutf8proc gumbo opencc libxml-2.0 libpcre2-8
 
 # pkg-config may be missing before `make deps`; the flags then fall back
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lcurl -lxxhash -lsqlite3 -lz -lsimdjson -lfasttext -lutf8proc -lgumbo -lopencc -lxml2)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lcurl -lxxhash -lsqlite3 -lz -lsimdjson -lfasttext -lutf8proc -lgumbo -lopencc -lxml2 -lpcre2-8)
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
@@ -49,6 +49,7 @@ FILTER_SRC := $(wildcard filters/*.c)
 
 CMD_SRC := \
 	cmd/cat.c \
+	cmd/filter.c \
 	cmd/langid.c \
 	cmd/norm.c \
 	cmd/stats.c \
@@ -56,7 +57,11 @@ CMD_SRC := \
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/%.o) $(FILTER_SRC:%.c=$(BUILD)/%.o)
+# the built-in regex rules of winnow filter, compiled in as a byte array
+RULES_OBJ := $(BUILD)/gen/default_rules.o
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/%.o) $(FILTER_SRC:%.c=$(BUILD)/%.o) \
+	$(RULES_OBJ)
 CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -71,6 +76,15 @@ $(BUILD)/winnow: $(CMD_OBJ) $(BUILD)/libwinnow.a
 $(BUILD)/libwinnow.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
+
+$(BUILD)/gen/default_rules.c: filters/rules/default.rules
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from filters/rules/default.rules */'; \
+	  echo 'const char wn_default_rules[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0 };'; \
+	  echo "const unsigned long wn_default_rules_len = sizeof wn_default_rules - 1;"; } >$@.tmp
+	mv $@.tmp $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -54,6 +54,11 @@ static const char schema_sql[] =
 	"  input TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,\n"
 	"  docs_in INTEGER NOT NULL, bytes_in INTEGER NOT NULL,\n"
 	"  docs_out INTEGER NOT NULL, bytes_out INTEGER NOT NULL);\n"
+	"CREATE TABLE IF NOT EXISTS edits(\n"
+	"  run_id INTEGER NOT NULL REFERENCES runs(run_id),\n"
+	"  input TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,\n"
+	"  docs INTEGER NOT NULL, units INTEGER NOT NULL);\n"
+	"CREATE INDEX IF NOT EXISTS edits_run ON edits(run_id);\n"
 	"CREATE INDEX IF NOT EXISTS inputs_run ON inputs(run_id);\n"
 	"CREATE INDEX IF NOT EXISTS drops_run ON drops(run_id);\n"
 	"CREATE INDEX IF NOT EXISTS counts_run ON counts(run_id);\n"
@@ -369,6 +374,33 @@ int wn_db_add_input(wn_db *db, int64_t run_id, const wn_db_input *in,
 			sqlite3_bind_int64(st, 8, (sqlite3_int64)keys[i].bytes_out);
 			if ((rc = step_done(db, st))) goto out;
 		}
+	}
+out:
+	sqlite3_finalize(st);
+	if (rc) { rollback(db); return rc; }
+	return commit(db);
+}
+
+int wn_db_add_edits(wn_db *db, int64_t run_id, const char *input, const char *const *kinds,
+		    const char *const *keys, const uint64_t *docs, const uint64_t *units, size_t n)
+{
+	if (begin(db)) return WN_EDB;
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+	if (sqlite3_prepare_v2(db->h, "INSERT INTO edits VALUES(?,?,?,?,?,?)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		rc = set_err(db, "sqlite");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_text(st, 2, input, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, kinds[i], -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, keys[i], -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)docs[i]);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)units[i]);
+		if ((rc = step_done(db, st))) goto out;
 	}
 out:
 	sqlite3_finalize(st);

@@ -56,6 +56,10 @@ int wn_db_run_end(wn_db *db, int64_t run_id, const char *status, int exit_code);
 int wn_db_add_input(wn_db *db, int64_t run_id, const wn_db_input *in,
 		    const wn_db_count *reasons, size_t nreasons,
 		    const char *kind, const wn_db_count *keys, size_t nkeys);
+/* What a tool changed inside documents, per (kind, key): the documents
+ * with a non-zero amount and the sum of the amounts (lines removed...). */
+int wn_db_add_edits(wn_db *db, int64_t run_id, const char *input, const char *const *kinds,
+		    const char *const *keys, const uint64_t *docs, const uint64_t *units, size_t n);
 /* Run `sql` (several statements) in one IMMEDIATE transaction with retry. */
 int wn_db_exec(wn_db *db, const char *sql);
 

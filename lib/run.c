@@ -51,6 +51,7 @@ struct input_acc {
 	uint64_t bytes_in, bytes_out, text_in, text_out;
 	wn_countmap reasons, domains, labels;
 	wn_count_entry flags[64];
+	uint64_t *tally_docs, *tally_units;  /* ntallies each */
 };
 
 /* One line (or source record) to process.  In a batch, line and what are
@@ -83,6 +84,8 @@ struct res {
 	int has_out;
 	size_t dom_off, dom_len;  /* in aux */
 	size_t msg_off, msg_len;  /* in aux */
+	size_t tally_off;         /* in aux: ntally (index, amount) pairs */
+	uint32_t ntally;
 };
 
 typedef struct loop loop;
@@ -299,6 +302,15 @@ static void process(worker *W, const char *input, const struct entry *e, struct 
 	int v = L->r->fn ? L->r->fn(W->ctx, &it, d) : WN_KEEP;
 	R->flags = it.flags;
 	R->label = it.label;
+	if (it.tally) {
+		for (int i = 0; i < L->r->ntallies; i++) {
+			if (!it.tally[i]) continue;
+			if (!R->ntally) R->tally_off = aux->len;
+			uint32_t pair[2] = { (uint32_t)i, it.tally[i] };
+			wn_buf_add(aux, pair, sizeof pair);
+			R->ntally++;
+		}
+	}
 	R->stop = (uint8_t)(it.stop != 0);
 	if (v == WN_DROP) {
 		R->kind = R_DROP;
@@ -385,6 +397,12 @@ static void commit(loop *L, const struct res *R, const char *out, const char *au
 		c->bytes += R->bytes;
 		c->docs_out += (uint64_t)kept;
 		c->bytes_out += outn;
+	}
+	for (uint32_t i = 0; i < R->ntally; i++) {
+		uint32_t pair[2];
+		memcpy(pair, aux + R->tally_off + i * sizeof pair, sizeof pair);
+		a->tally_docs[pair[0]]++;
+		a->tally_units[pair[0]] += pair[1];
 	}
 	if (R->label) {
 		wn_count_entry *c = wn_countmap_get(&a->labels, R->label, strlen(R->label));
@@ -631,6 +649,11 @@ static void record_input(loop *L, const char *input, const char *output, const c
 	if (wn_db_add_input(L->db, L->run_id, &in, rc, a->reasons.n, "domain", kc, nk)) {
 		wn_error("%s: %s", L->o->stats, wn_db_error(L->db));
 		r->exit_code = 1;
+	} else if (r->ntallies &&
+		   wn_db_add_edits(L->db, L->run_id, input, r->tally_kinds, r->tally_names,
+				   a->tally_docs, a->tally_units, (size_t)r->ntallies)) {
+		wn_error("%s: %s", L->o->stats, wn_db_error(L->db));
+		r->exit_code = 1;
 	}
 	free(rs);
 	free(ds);
@@ -642,6 +665,7 @@ static void record_input(loop *L, const char *input, const char *output, const c
 static void acc_reset(struct input_acc *a)
 {
 	wn_countmap rs = a->reasons, ds = a->domains, ls = a->labels;
+	uint64_t *td = a->tally_docs, *tu = a->tally_units;
 	wn_countmap_clear(&rs);
 	wn_countmap_clear(&ds);
 	wn_countmap_clear(&ls);
@@ -649,6 +673,8 @@ static void acc_reset(struct input_acc *a)
 	a->reasons = rs;
 	a->domains = ds;
 	a->labels = ls;
+	a->tally_docs = td;
+	a->tally_units = tu;
 }
 
 static void one_input(loop *L, const char *input)
@@ -659,6 +685,10 @@ static void one_input(loop *L, const char *input)
 	const char *outname = o->outdir ? outpath : o->output;
 	double t0 = wn_now();
 	acc_reset(&L->acc);
+	if (r->ntallies) {
+		memset(L->acc.tally_docs, 0, sizeof *L->acc.tally_docs * (size_t)r->ntallies);
+		memset(L->acc.tally_units, 0, sizeof *L->acc.tally_units * (size_t)r->ntallies);
+	}
 	r->input = input;
 	r->lineno = 0;
 
@@ -804,6 +834,8 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 	wn_countmap_init(&L.acc.reasons);
 	wn_countmap_init(&L.acc.domains);
 	wn_countmap_init(&L.acc.labels);
+	L.acc.tally_docs = wn_calloc((size_t)r->ntallies + 1, sizeof *L.acc.tally_docs);
+	L.acc.tally_units = wn_calloc((size_t)r->ntallies + 1, sizeof *L.acc.tally_units);
 	r->exit_code = 0;
 
 	if (o->shard_n && ninputs == 0 && !o->shard_from_slurm) {
@@ -976,6 +1008,8 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 	wn_countmap_release(&L.acc.reasons);
 	wn_countmap_release(&L.acc.domains);
 	wn_countmap_release(&L.acc.labels);
+	free(L.acc.tally_docs);
+	free(L.acc.tally_units);
 	free(sel);
 	if (L.epipe) {
 		/* as if killed by SIGPIPE, quietly, as Unix filters end in a pipe */

@@ -52,6 +52,9 @@ typedef struct wn_item {
 	const char *label;    /* count the document under label_kind/label; the
 	                       * string must live until the run ends */
 	int stop;             /* end the run after this document */
+	/* per-document amounts, one per tally_names[i] (NULL: none); read
+	 * when the callback returns, so a per-worker array will do */
+	const uint32_t *tally;
 } wn_item;
 
 /* Called once per parsed document with a string text.  Return WN_KEEP, or
@@ -102,6 +105,12 @@ struct wn_run {
 	const char *const *flag_names;
 	int nflags;          /* <= 64 */
 	const char *label_kind;
+	/* tallies: amounts a document adds to (tally_kinds[i], tally_names[i]),
+	 * such as the lines a rule removed; recorded in the stats `edits`
+	 * table as documents with a non-zero amount and the sum of amounts */
+	const char *const *tally_kinds;
+	const char *const *tally_names;
+	int ntallies;
 	wn_source_fn source; /* inputs are not JSONL (NULL: they are) */
 	const char *out_suffix; /* -O: appended to the input's name (NULL: none) */
 
