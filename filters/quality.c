@@ -1356,7 +1356,7 @@ static int eval_repetition(wn_qstate *st, double *values, int all)
 			if (c > top1) top1 = c;
 		}
 	}
-	memcpy(g, wh, sizeof *g * W);
+	if (W) memcpy(g, wh, sizeof *g * W);
 	double dup5 = 0;
 	for (size_t n = 2; n <= 10; n++) {
 		int m = n <= 4 ? WN_QM_TOP_2GRAM + (int)n - 2 : WN_QM_DUP_5GRAM + (int)n - 5;
@@ -1595,9 +1595,11 @@ static int eval_c4(wn_qstate *st, double *values, int all, uint64_t *c4_lines)
 	}
 	if (c4_lines)
 		for (int r = 0; r < WN_C4L_N; r++) c4_lines[r] += removed[r];
+	int cited = 0; /* a kept line lost a citation */
+	for (size_t i = 0; i < nl; i++) cited |= (hits[i] & 0xc0) == 0xc0;
 	CHECK(WN_QM_C4_LOREM_IPSUM, (double)lorem);
 	CHECK(WN_QM_C4_CURLY_BRACKET, (double)curly);
-	CHECK(WN_QM_C4_SENTENCES, (double)sentences);
+	if (!cited) CHECK(WN_QM_C4_SENTENCES, (double)sentences);
 	if (!edited) return fail;
 	if (fail >= 0 && !all) return fail;
 	/* rebuild: kept lines, one blank line where blank lines stood
@@ -1630,6 +1632,14 @@ static int eval_c4(wn_qstate *st, double *values, int all, uint64_t *c4_lines)
 	st->n = st->own.len;
 	st->changed = 1;
 	st->analysed = 0;
+	if (cited) {
+		/* a cut citation can end a sentence ("true.[1] Next"): count the
+		 * sentences of the kept text (later rule sets reuse the analysis) */
+		analyse(st);
+		sentences = 0;
+		for (size_t i = 0; i < st->nlines; i++) sentences += st->lines[i].sentences;
+		CHECK(WN_QM_C4_SENTENCES, (double)sentences);
+	}
 	return fail;
 }
 

@@ -12,7 +12,11 @@
 #      languages (--from html), then winnow langid (lid.176) with Chinese
 #      varieties merged, keeping Chinese and English as a corpus builder
 #      would;
-#   5. show the run's record with `winnow stats` (funnel, drop reasons,
+#   5. winnow filter on the labelled shards: the Gopher, C4, FineWeb and
+#      built-in regex rules, each document judged with the thresholds of its
+#      language, the dropped ones kept aside with their reason; then the
+#      documents dropped per rule and the lines each rule removed;
+#   6. show the run's record with `winnow stats` (funnel, drop reasons,
 #      domains, the language histogram, what each norm rule changed).
 #
 # Everything is written under $WINNOW_DEMO (default: $CACHE/demo), outside
@@ -72,11 +76,42 @@ mkdir -p "$DEMO/lang"
 "$W" langid --zh-merge -O "$DEMO/lang" --stats "$DB" "$DEMO"/norm/*.jsonl.zst
 
 echo
-echo "== the pipeline: HTML in, Chinese and English out"
+echo "== winnow filter: Gopher, C4, FineWeb and regex rules, thresholds per language"
+mkdir -p "$DEMO/filter"
+"$W" filter -O "$DEMO/filter" --rejects "$DEMO/filter.rejects.jsonl.zst" --stats "$DB" \
+	"$DEMO"/lang/*.jsonl.zst
+echo "kept (the total of $DEMO/filter/), then the rejects:"
+"$W" cat --count "$DEMO"/filter/*.jsonl.zst | sed -n '1p;$p'
+"$W" cat --count "$DEMO/filter.rejects.jsonl.zst" | tail -1
+if command -v sqlite3 >/dev/null; then
+	echo
+	echo "-- documents per quality profile (the lang langid gave), in and kept"
+	sqlite3 -column -header "$DB" "select key as profile, sum(docs_in) as docs_in,
+		sum(docs_out) as kept from counts where kind = 'quality_profile'
+		group by key order by 2 desc"
+	echo
+	echo "-- documents dropped, by the first rule each failed (top 12)"
+	sqlite3 -column -header "$DB" "select reason, docs,
+		round(100.0 * docs / (select docs_in from funnel where tool = 'filter'), 1) as pct
+		from reasons where tool = 'filter' order by docs desc limit 12"
+	echo
+	echo "-- what the rules removed from the documents (edits table; top 12)"
+	sqlite3 -column -header "$DB" "select key as rule, sum(docs) as docs, sum(units) as units
+		from edits where kind = 'filter_edit' group by key having sum(units) > 0
+		order by 3 desc limit 12"
+else
+	echo "(install sqlite3 to see the documents dropped and the lines removed per rule)"
+fi
+
+echo
+echo "== the pipeline: HTML in, Chinese and English out, filtered"
 "$W" norm -q --from html "$HB"/zh-CN/*.html "$HB"/en-US/*.html "$HB"/fr-FR/*.html |
-	"$W" langid --zh-merge --keep zh,en --min-score 0.65 -o "$DEMO/clean.jsonl.zst" \
-		--rejects "$DEMO/clean.rejects.jsonl.zst" --stats "$DB"
-"$W" cat --count "$DEMO/clean.jsonl.zst" "$DEMO/clean.rejects.jsonl.zst"
+	"$W" langid --zh-merge --keep zh,en --min-score 0.65 \
+		--rejects "$DEMO/clean.rejects.jsonl.zst" --stats "$DB" |
+	"$W" filter -o "$DEMO/clean.jsonl.zst" \
+		--rejects "$DEMO/clean.filter-rejects.jsonl.zst" --stats "$DB"
+"$W" cat --count "$DEMO/clean.jsonl.zst" "$DEMO/clean.rejects.jsonl.zst" \
+	"$DEMO/clean.filter-rejects.jsonl.zst"
 
 echo
 echo "== winnow stats $DB"
@@ -86,3 +121,4 @@ echo "The database is plain SQLite, e.g.:"
 echo "  sqlite3 $DB 'select tool, reason, docs from reasons'"
 echo "  sqlite3 $DB \"select key, sum(docs_in) from counts where kind='lang' group by key order by 2 desc limit 10\""
 echo "  sqlite3 $DB \"select key, sum(docs_in) from counts where kind='norm' group by key\""
+echo "  sqlite3 $DB \"select key, sum(docs), sum(units) from edits where kind='filter_edit' group by key\""

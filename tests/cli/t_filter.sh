@@ -106,7 +106,7 @@ ok "e-mail masked" grep -q '<EMAIL>' "$T/pii.out"
 ok "IPv4 masked" grep -q '<IPV4>' "$T/pii.out"
 ok "Chinese mobile number masked" grep -q '<PHONE>' "$T/pii.out"
 ok "Chinese ID number masked" grep -q '<CN_ID>' "$T/pii.out"
-exits 1 "a bad pattern is an error" "$W" filter -q --rules regex --regex-file /dev/null "$T/pii.jsonl" -o /dev/null
+exits 1 "a missing regex file is an error" "$W" filter -q --rules regex --regex-file "$T/no-such.rules" "$T/pii.jsonl" -o /dev/null
 printf 'remove good (?i)cookie\nremove bad (unclosed\n' >"$T/bad.rules"
 exits 2 "a pattern that does not compile is an error" "$W" filter -q --regex-file "$T/bad.rules" "$T/pii.jsonl" -o /dev/null
 err_has "it names the file and line" "bad.rules:2"
