@@ -113,6 +113,7 @@ typedef struct filt {
 	const char *score_field, *lang_field, *ann_field;
 	int steps[MAX_STEPS], nsteps;
 	int annotate;           /* 0 no, 1 values, 2 failed only */
+	int heuristics;         /* a quality rule set is among the steps */
 	/* reasons for regex rejects and the classifier */
 	char **rx_reason;
 	char *cls_reason;
@@ -279,7 +280,14 @@ static int filter_doc(void *ctx, wn_item *it, wn_doc *d)
 	}
 	for (int r = 0; r < WN_C4L_N; r++) w->tally[F->t_c4 + r] = (uint32_t)w->c4l[r];
 	it->tally = w->tally;
-	it->label = wn_qstate_profile(w->qs);
+	/* the profile; a run without heuristic rules does not read the whole
+	 * text for it: the first 4 KiB's script decide */
+	it->label = wn_qstate_profile_known(w->qs);
+	if (!it->label) {
+		size_t n;
+		const char *t = wn_qstate_text(w->qs, &n);
+		it->label = F->heuristics ? wn_qstate_profile(w->qs) : wn_q_script_lang(t, n);
+	}
 	if (reason) {
 		it->reason = reason;
 		wn_buf_release(&fails);
@@ -298,7 +306,7 @@ static int filter_doc(void *ctx, wn_item *it, wn_doc *d)
 	wn_buf *a = &w->ann;
 	wn_buf_reset(a);
 	wn_buf_adds(a, "{\"profile\":");
-	const char *pn = wn_qstate_profile(w->qs);
+	const char *pn = it->label;
 	wn_json_escape(a, pn, strlen(pn));
 	wn_buf_adds(a, ",\"fail\":");
 	wn_buf_add(a, fails.data, fails.len);
@@ -500,6 +508,7 @@ int cmd_filter(int argc, char **argv)
 		goto done;
 	}
 	if (model) add_step(&F, STEP_CLASSIFIER);
+	for (int i = 0; i < F.nsteps; i++) F.heuristics |= F.steps[i] < WN_Q_NSETS;
 	if (has_step(&F, STEP_CLASSIFIER) && !model) {
 		rc = cmd_usage_error("--rules classifier needs --classifier MODEL");
 		goto done;

@@ -1275,6 +1275,11 @@ const char *wn_q_script_lang(const char *text, size_t n)
 	return "en";
 }
 
+const char *wn_qstate_profile_known(const wn_qstate *st)
+{
+	return st->p ? st->p->name : NULL;
+}
+
 const char *wn_qstate_profile(wn_qstate *st)
 {
 	ensure_analysed(st);

@@ -203,6 +203,9 @@ const char *wn_qstate_profile(wn_qstate *st);
 /* The language the script of text's first 4 KiB suggests, by the rule
  * used for documents without a language: "zh", "ja", "unspaced" or "en". */
 const char *wn_q_script_lang(const char *text, size_t n);
+/* The profile if it is known without reading the text (from the language,
+ * or after wn_q_eval), else NULL. */
+const char *wn_qstate_profile_known(const wn_qstate *st);
 /* Replace the current text (an outside edit); the state copies it. */
 void wn_qstate_set_text(wn_qstate *st, const char *text, size_t n);
 const char *wn_qstate_text(const wn_qstate *st, size_t *n);
