@@ -629,23 +629,23 @@ Test(q_profile, by_script)
 Test(q_config, parse_changes_only_its_section)
 {
 	wn_quality_dump(Q, &D1);
-	const char *rules = "[zh]\nc4.min_words_per_line = 4\n";
+	const char *rules = "[zh]\nc4.min_words_per_line = 6\n";
 	char err[256] = "";
 	cr_assert_eq(wn_quality_parse(Q, rules, strlen(rules), "NAME", err, sizeof err), 0, "%s", err);
 	wn_buf out;
 	wn_buf_init(&out, 0);
 	wn_quality_dump(Q, &out);
-	/* expected: the old dump with zh's 5 made 4 */
+	/* expected: the old dump with zh's 4 made 6 */
 	const char *zh = strstr(D1.data, "[zh]\n");
 	cr_assert(zh);
-	const char *k = strstr(zh, "c4.min_words_per_line = 5\n");
+	const char *k = strstr(zh, "c4.min_words_per_line = 4\n");
 	const char *ja = strstr(zh, "[ja]\n");
 	cr_assert(k && ja && k < ja);
 	wn_buf want;
 	wn_buf_init(&want, 0);
 	wn_buf_add(&want, D1.data, (size_t)(k - D1.data));
-	wn_buf_adds(&want, "c4.min_words_per_line = 4\n");
-	wn_buf_adds(&want, k + strlen("c4.min_words_per_line = 5\n"));
+	wn_buf_adds(&want, "c4.min_words_per_line = 6\n");
+	wn_buf_adds(&want, k + strlen("c4.min_words_per_line = 4\n"));
 	cr_assert_str_eq(out.data, want.data);
 	wn_buf_release(&out);
 	wn_buf_release(&want);
