@@ -834,8 +834,6 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 	wn_countmap_init(&L.acc.reasons);
 	wn_countmap_init(&L.acc.domains);
 	wn_countmap_init(&L.acc.labels);
-	L.acc.tally_docs = wn_calloc((size_t)r->ntallies + 1, sizeof *L.acc.tally_docs);
-	L.acc.tally_units = wn_calloc((size_t)r->ntallies + 1, sizeof *L.acc.tally_units);
 	r->exit_code = 0;
 
 	if (o->shard_n && ninputs == 0 && !o->shard_from_slurm) {
@@ -905,6 +903,8 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 		r->exit_code = 1;
 	}
 
+	L.acc.tally_docs = wn_calloc((size_t)r->ntallies + 1, sizeof *L.acc.tally_docs);
+	L.acc.tally_units = wn_calloc((size_t)r->ntallies + 1, sizeof *L.acc.tally_units);
 	int nw = r->threads > 1 ? r->threads : 1;
 	L.w = wn_calloc((size_t)nw, sizeof *L.w);
 	L.nw = nw;
