@@ -164,3 +164,28 @@ EOF
 else
 	skip "classifier" "the fasttext command is not installed"
 fi
+
+# --- nasty documents: empty text, no text, a number for lang, a huge line
+$PY - "$T/nasty.jsonl" <<'EOF2'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    f.write(json.dumps({"id": "empty", "text": ""}) + "\n")
+    f.write(json.dumps({"id": "notext", "body": "x"}) + "\n")
+    f.write(json.dumps({"id": "numlang", "lang": 7, "text": "A short one."}) + "\n")
+    f.write("{not json\n")
+    f.write(json.dumps({"id": "nul", "text": "zero\u0000byte " * 20}) + "\n")
+    big = " ".join("The quick brown fox jumps over the lazy dog number %d." % i for i in range(150000))
+    f.write(json.dumps({"id": "huge", "text": big}) + "\n")
+EOF2
+exits 0 "nasty documents: the run goes on" "$W" filter -q --annotate-only "$T/nasty.jsonl" -o "$T/nasty.out" \
+	--rejects "$T/nasty.rej" --stats "$T/n.db"
+eq "every good document annotated, the two bad lines rejected" \
+	"$(wc -l <"$T/nasty.out") $(wc -l <"$T/nasty.rej")" "4 2"
+eq "the empty text fails gopher_quality:words" \
+	"$($PY -c 'import json,sys; d=[json.loads(l) for l in open(sys.argv[1])]; print([x["quality"]["fail"][0] for x in d if x["id"]=="empty"][0])' "$T/nasty.out")" \
+	"gopher_quality:words"
+eq "the 8 MB line: words counted" \
+	"$($PY -c 'import json,sys; d=[json.loads(l) for l in open(sys.argv[1])]; print([x["quality"]["gopher_quality:words"] for x in d if x["id"]=="huge"][0])' "$T/nasty.out")" \
+	"1650000"
+exits 1 "--on-error fail stops at the bad line" "$W" filter -q --on-error fail "$T/nasty.jsonl" -o "$T/nf.out"
+err_has "naming file and line" "nasty.jsonl:2"
