@@ -34,22 +34,6 @@ TestSuite(rx_check);
 TestSuite(rx_group);
 TestSuite(rx_edge, .timeout = 120);
 
-/* Printable form of a text for messages (static, rotating). */
-static const char *show(const char *s, size_t n)
-{
-	static char bufs[4][1024];
-	static int k;
-	char *b = bufs[k++ & 3];
-	size_t j = 0;
-	for (size_t i = 0; i < n && j < sizeof bufs[0] - 8; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '\n') j += (size_t)snprintf(b + j, 8, "\\n");
-		else if (c < 0x20 || c == 0x7F) j += (size_t)snprintf(b + j, 8, "\\x%02X", c);
-		else b[j++] = (char)c;
-	}
-	b[j] = 0;
-	return b;
-}
 
 static wn_rx *rules(const char *text)
 {
@@ -78,7 +62,7 @@ static const char *parse_error(const char *text, int *code)
 	wn_rx *rx = (wn_rx *)1;
 	err[0] = 0;
 	int rc = wn_rx_parse(&rx, text, strlen(text), "bad.rules", err, sizeof err);
-	cr_assert_neq(rc, 0, "rules parsed but should not: %s", show(text, strlen(text)));
+	cr_assert_neq(rc, 0, "rules parsed but should not: %s", tu_show(text, strlen(text)));
 	cr_assert_null(rx);
 	if (code) *code = rc;
 	return err;
@@ -123,14 +107,14 @@ static void expect_n(const char *rules_text, const char *lang, const char *in, s
 	result r;
 	run_rx(st, lang, in, n, &r);
 	if (!want) {
-		cr_expect_eq(r.v, WN_RX_REJECT, "\"%s\" was not rejected", show(in, n));
+		cr_expect_eq(r.v, WN_RX_REJECT, "\"%s\" was not rejected", tu_show(in, n));
 	} else {
-		cr_expect_eq(r.v, WN_RX_KEEP, "\"%s\" was rejected by %s", show(in, n),
+		cr_expect_eq(r.v, WN_RX_KEEP, "\"%s\" was rejected by %s", tu_show(in, n),
 			     wn_rx_name(rx, r.rule));
 		cr_expect(r.out.len == wn && !memcmp(r.out.data, want, wn), "\"%s\" gave \"%s\", want \"%s\"",
-			  show(in, n), show(r.out.data, r.out.len), show(want, wn));
+			  tu_show(in, n), tu_show(r.out.data, r.out.len), tu_show(want, wn));
 		int same = wn == n && !memcmp(in, want, n);
-		cr_expect_eq(r.changed, !same, "\"%s\": changed %d", show(in, n), r.changed);
+		cr_expect_eq(r.changed, !same, "\"%s\": changed %d", tu_show(in, n), r.changed);
 	}
 	wn_buf_release(&r.out);
 	wn_rx_state_free(st);
@@ -163,8 +147,8 @@ static void expect_default(const char *lang, const char *in, const char *want)
 	run_rx(g_dst, lang, in, n, &r);
 	cr_expect_eq(r.v, WN_RX_KEEP, "\"%s\" was rejected by %s", in, wn_rx_name(g_default, r.rule));
 	cr_expect(r.out.len == strlen(want) && !memcmp(r.out.data, want, r.out.len),
-		  "[%s] \"%s\" gave \"%s\", want \"%s\"", lang ? lang : "-", show(in, n),
-		  show(r.out.data, r.out.len), want);
+		  "[%s] \"%s\" gave \"%s\", want \"%s\"", lang ? lang : "-", tu_show(in, n),
+		  tu_show(r.out.data, r.out.len), want);
 	wn_buf_release(&r.out);
 }
 
@@ -754,10 +738,10 @@ Test(rx_group, same_as_rules_alone)
 		run_rx(sa, NULL, text, n, &a);
 		run_rx(sg, NULL, text, n, &g);
 		cr_assert(a.out.len == g.out.len && !memcmp(a.out.data, g.out.data, a.out.len),
-			  "\"%s\": alone \"%s\", grouped \"%s\"", show(text, n), show(a.out.data, a.out.len),
-			  show(g.out.data, g.out.len));
+			  "\"%s\": alone \"%s\", grouped \"%s\"", tu_show(text, n), tu_show(a.out.data, a.out.len),
+			  tu_show(g.out.data, g.out.len));
 		cr_assert(!memcmp(a.counts, g.counts, 5 * sizeof a.counts[0]), "\"%s\": counts differ",
-			  show(text, n));
+			  tu_show(text, n));
 		wn_buf_release(&a.out);
 		wn_buf_release(&g.out);
 	}

@@ -48,21 +48,6 @@ TestSuite(tn_trailing, .init = setup, .fini = teardown);
 TestSuite(tn_blank, .init = setup, .fini = teardown);
 TestSuite(tn_idem, .init = setup, .fini = teardown);
 
-/* Printable form of a text for messages (static, rotating). */
-static const char *show(const char *s, size_t n)
-{
-	static char bufs[4][2048];
-	static int k;
-	char *b = bufs[k++ & 3];
-	size_t j = 0;
-	for (size_t i = 0; i < n && j < sizeof bufs[0] - 8; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7F && c != '\\') b[j++] = (char)c;
-		else j += (size_t)snprintf(b + j, 8, "\\x%02X", c);
-	}
-	b[j] = 0;
-	return b;
-}
 
 static wn_tn *open_tn(const wn_tn_opts *o)
 {
@@ -91,15 +76,15 @@ static void expect_o(const wn_tn_opts *o, const char *in, size_t n, const char *
 	wn_tn *t = open_tn(o);
 	unsigned ch = 0, ch2 = 0;
 	int rc = wn_tn_apply(t, in, n, &OUT, &ch);
-	cr_expect_eq(rc, 0, "rc %d for \"%s\"", rc, show(in, n));
+	cr_expect_eq(rc, 0, "rc %d for \"%s\"", rc, tu_show(in, n));
 	cr_expect(OUT.len == wn && !memcmp(OUT.data, want, wn),
-		  "\"%s\" gave \"%s\", want \"%s\"", show(in, n), show(OUT.data, OUT.len),
-		  show(want, wn));
-	cr_expect_eq(ch, bits, "\"%s\": changed %#x, want %#x", show(in, n), ch, bits);
+		  "\"%s\" gave \"%s\", want \"%s\"", tu_show(in, n), tu_show(OUT.data, OUT.len),
+		  tu_show(want, wn));
+	cr_expect_eq(ch, bits, "\"%s\": changed %#x, want %#x", tu_show(in, n), ch, bits);
 	rc = wn_tn_apply(t, OUT.data, OUT.len, &OUT2, &ch2);
 	cr_expect(rc == 0 && ch2 == 0 && OUT2.len == OUT.len && !memcmp(OUT.data, OUT2.data, OUT.len),
-		  "not a fixpoint: \"%s\" -> \"%s\" -> \"%s\" (%#x)", show(in, n),
-		  show(OUT.data, OUT.len), show(OUT2.data, OUT2.len), ch2);
+		  "not a fixpoint: \"%s\" -> \"%s\" -> \"%s\" (%#x)", tu_show(in, n),
+		  tu_show(OUT.data, OUT.len), tu_show(OUT2.data, OUT2.len), ch2);
 	wn_tn_free(t);
 }
 
@@ -546,9 +531,9 @@ Test(tn_unicode, equals_utf8proc_on_whole_strings)
 			char *ref = ref_nf(s, n, compat, &m);
 			cr_assert(m == OUT.len && !memcmp(ref, OUT.data, m),
 				  "%s of \"%s\": \"%s\", utf8proc \"%s\"", compat ? "NFKC" : "NFC",
-				  show(s, n), show(OUT.data, OUT.len), show(ref, m));
+				  tu_show(s, n), tu_show(OUT.data, OUT.len), tu_show(ref, m));
 			cr_assert_eq(ch != 0, m != n || memcmp(ref, s, n) != 0, "changed bit for \"%s\"",
-				     show(s, n));
+				     tu_show(s, n));
 			free(ref);
 		}
 		wn_tn_free(t);
@@ -798,16 +783,16 @@ static void check_idem(wn_tn *t, const wn_tn_opts *o, const char *s, size_t n, c
 	int rc = wn_tn_apply(t, s, n, &OUT, &ch);
 	cr_assert_eq(rc, 0, "%s: rc %d", what, rc);
 	cr_assert(wn_utf8_valid(OUT.data, OUT.len, NULL), "%s: invalid UTF-8 out of \"%s\"", what,
-		  show(s, n));
+		  tu_show(s, n));
 	cr_assert_eq(ch == 0, OUT.len == n && !memcmp(OUT.data, s, n),
 		     "%s: changed %#x but the text is %s (\"%s\")", what, ch,
-		     ch ? "the same" : "different", show(s, n));
+		     ch ? "the same" : "different", tu_show(s, n));
 	rc = wn_tn_apply(t, OUT.data, OUT.len, &OUT2, &ch2);
 	cr_assert(rc == 0 && ch2 == 0 && OUT2.len == OUT.len && !memcmp(OUT.data, OUT2.data, OUT.len),
 		  "%s (rules %#x nfkc %d): not a fixpoint\n  in   \"%s\"\n  once \"%s\"\n  "
 		  "twice \"%s\" (%#x)",
-		  what, o->rules, o->nfkc, show(s, n), show(OUT.data, OUT.len),
-		  show(OUT2.data, OUT2.len), ch2);
+		  what, o->rules, o->nfkc, tu_show(s, n), tu_show(OUT.data, OUT.len),
+		  tu_show(OUT2.data, OUT2.len), ch2);
 }
 
 Test(tn_idem, every_code_point)

@@ -109,4 +109,22 @@ static inline uint64_t tu_next(tu_rng *r)
 }
 static inline uint32_t tu_below(tu_rng *r, uint32_t n) { return (uint32_t)(tu_next(r) % n); }
 
+/* Printable form of a text for assertion messages: LF as \n, other
+ * controls as \xNN, the rest as it is (static buffers, four in rotation). */
+static inline const char *tu_show(const char *s, size_t n)
+{
+	static char bufs[4][2048];
+	static int k;
+	char *b = bufs[k++ & 3];
+	size_t j = 0;
+	for (size_t i = 0; i < n && j < sizeof bufs[0] - 8; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n') j += (size_t)snprintf(b + j, 8, "\\n");
+		else if (c < 0x20 || c == 0x7F) j += (size_t)snprintf(b + j, 8, "\\x%02X", c);
+		else b[j++] = (char)c;
+	}
+	b[j] = 0;
+	return b;
+}
+
 #endif
