@@ -1024,6 +1024,18 @@ static void analyse_line(wn_qstate *st, qline *L)
 		dots = 0;                                                 \
 	} while (0)
 
+	/* white space ends the token and a pending sentence */
+#define AT_SPACE()                          \
+	do {                                \
+		if (in_tok) END_TOKEN();    \
+		if (pend) {                 \
+			L->sentences++;     \
+			since_end = 0;      \
+			pend = 0;           \
+		}                           \
+		dots = 0;                   \
+	} while (0)
+
 	while (i < e) {
 		unsigned b = s[i];
 		if (b < 0x80) {
@@ -1073,13 +1085,7 @@ static void analyse_line(wn_qstate *st, qline *L)
 				continue;
 			}
 			if (k & C_SPACE) {
-				if (in_tok) END_TOKEN();
-				if (pend) {
-					L->sentences++;
-					since_end = 0;
-					pend = 0;
-				}
-				dots = 0;
+				AT_SPACE();
 				size_t j = i + 1;
 				while (j < e && s[j] < 0x80 && (ascii_cls[s[j]] & C_SPACE)) j++;
 				cps += j - i;
@@ -1091,13 +1097,7 @@ static void analyse_line(wn_qstate *st, qline *L)
 		uint32_t c = b;
 		uint8_t k = b < 0x80 ? ascii_cls[b] : (c = decode(s, i, e, &l), cls_of(c));
 		if (k & C_SPACE) {
-			if (in_tok) END_TOKEN();
-			if (pend) {
-				L->sentences++;
-				since_end = 0;
-				pend = 0;
-			}
-			dots = 0;
+			AT_SPACE();
 			i += l;
 			cps++;
 			continue;
@@ -1162,6 +1162,7 @@ static void analyse_line(wn_qstate *st, qline *L)
 	if (in_tok) END_TOKEN();
 #undef END_TOKEN
 #undef START_WORD
+#undef AT_SPACE
 	if (pend) {
 		L->sentences++;
 		since_end = 0;
