@@ -128,8 +128,69 @@ typedef struct filt {
 	/* tallies: C4 line rules, then regex rules (edits); then, with
 	 * --annotate-only, the failing rules (metrics, regex, classifier) */
 	int ntallies, t_c4, t_rx, t_fail_q, t_fail_rx, t_fail_cls;
+	/* with --annotate-only: the histogram of each metric's values */
+	int t_hist[WN_QM_N];
 	const char **tally_kinds, **tally_names;
 } filt;
+
+/* Histogram buckets of a metric's values, by lower bound: counts in a
+ * 1-2-5 series, small integers one by one, mean word length by halves,
+ * fractions and ratios by hundredths (and a few steps above 1). */
+enum { H_COUNT, H_INT, H_LEN, H_FRAC };
+
+static int hist_kind(int m)
+{
+	switch (m) {
+	case WN_QM_WORDS: case WN_QM_C4_SENTENCES: return H_COUNT;
+	case WN_QM_STOP_WORDS: case WN_QM_C4_LOREM_IPSUM: case WN_QM_C4_CURLY_BRACKET: return H_INT;
+	case WN_QM_MEAN_WORD_LENGTH: return H_LEN;
+	default: return H_FRAC;
+	}
+}
+
+/* The lower bounds of kind k's buckets into e (room for 128); returns
+ * their number. */
+static int hist_edges(int k, double *e)
+{
+	int n = 0;
+	switch (k) {
+	case H_COUNT:
+		e[n++] = 0;
+		for (double p = 1; p < 1e7; p *= 10) {
+			e[n++] = p;
+			e[n++] = 2 * p;
+			e[n++] = 5 * p;
+		}
+		break;
+	case H_INT:
+		for (int i = 0; i <= 64; i++) e[n++] = i;
+		break;
+	case H_LEN:
+		for (int i = 0; i <= 40; i++) e[n++] = i / 2.0;
+		break;
+	default:
+		for (int i = 0; i <= 100; i++) e[n++] = i / 100.0;
+		e[n++] = 1.5;
+		e[n++] = 2;
+		e[n++] = 5;
+		e[n++] = 10;
+	}
+	return n;
+}
+
+/* The bucket holding v: the last lower bound <= v. */
+static int hist_bucket(int k, double v)
+{
+	double e[128];
+	int n = hist_edges(k, e), lo = 0, hi = n - 1;
+	if (!(v >= e[0])) return 0;
+	while (lo < hi) {
+		int mid = (lo + hi + 1) / 2;
+		if (e[mid] <= v) lo = mid;
+		else hi = mid - 1;
+	}
+	return lo;
+}
 
 typedef struct worker {
 	filt *F;
@@ -321,6 +382,7 @@ static int filter_doc(void *ctx, wn_item *it, wn_doc *d)
 	if (F->annotate == 1) {
 		for (int m = 0; m < WN_QM_N; m++) {
 			if (isnan(w->values[m])) continue;
+			w->tally[F->t_hist[m] + hist_bucket(hist_kind(m), w->values[m])]++;
 			wn_buf_addc(a, ',');
 			const char *k = wn_qmetric_name(m);
 			wn_json_escape(a, k, strlen(k));
@@ -579,6 +641,18 @@ int cmd_filter(int argc, char **argv)
 	for (int i = 0; i < F.nrx; i++) tally_add(&F, "filter_fail", F.rx_reason[i]);
 	F.t_fail_cls = F.ntallies;
 	tally_add(&F, "filter_fail", F.cls_reason ? F.cls_reason : "classifier");
+	int dense = F.ntallies;
+	if (F.annotate == 1)
+		for (int m = 0; m < WN_QM_N; m++) {
+			double e[128];
+			int n = hist_edges(hist_kind(m), e);
+			F.t_hist[m] = F.ntallies;
+			for (int b = 0; b < n; b++) {
+				char key[128];
+				snprintf(key, sizeof key, "%s@%g", wn_qmetric_name(m), e[b]);
+				tally_add(&F, "filter_value", key);
+			}
+		}
 	{
 		wn_run r = { 0 };
 		r.tool = "filter";
@@ -593,6 +667,7 @@ int cmd_filter(int argc, char **argv)
 		r.label_kind = "quality_profile";
 		/* without --annotate-only the failures are the drop reasons */
 		r.ntallies = F.annotate ? F.ntallies : F.t_fail_q;
+		r.tally_dense = F.annotate ? dense : F.t_fail_q;
 		r.tally_kinds = F.tally_kinds;
 		r.tally_names = (const char *const *)F.tally_names;
 		rc = wn_run_main(&r, argc - optind, argv + optind);

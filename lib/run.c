@@ -606,6 +606,8 @@ int wn_source_stopped(const wn_source *s)
 	return s->L->fatal || s->L->stopped;
 }
 
+static int record_tallies(loop *L, wn_run *r, const char *input);
+
 static void record_input(loop *L, const char *input, const char *output, const char *status,
 			 const char *error, uint64_t raw, double secs)
 {
@@ -649,9 +651,7 @@ static void record_input(loop *L, const char *input, const char *output, const c
 	if (wn_db_add_input(L->db, L->run_id, &in, rc, a->reasons.n, "domain", kc, nk)) {
 		wn_error("%s: %s", L->o->stats, wn_db_error(L->db));
 		r->exit_code = 1;
-	} else if (r->ntallies &&
-		   wn_db_add_edits(L->db, L->run_id, input, r->tally_kinds, r->tally_names,
-				   a->tally_docs, a->tally_units, (size_t)r->ntallies)) {
+	} else if (r->ntallies && record_tallies(L, r, input)) {
 		wn_error("%s: %s", L->o->stats, wn_db_error(L->db));
 		r->exit_code = 1;
 	}
@@ -660,6 +660,29 @@ static void record_input(loop *L, const char *input, const char *output, const c
 	free(ls);
 	free(rc);
 	free(kc);
+}
+
+/* The tallies of one input into the edits table: the dense ones all, the
+ * others where a document counted. */
+static int record_tallies(loop *L, wn_run *r, const char *input)
+{
+	struct input_acc *a = &L->acc;
+	size_t n = 0, nt = (size_t)r->ntallies;
+	const char **kinds = wn_malloc(sizeof *kinds * nt), **keys = wn_malloc(sizeof *keys * nt);
+	uint64_t *docs = wn_malloc(sizeof *docs * nt), *units = wn_malloc(sizeof *units * nt);
+	for (size_t i = 0; i < nt; i++) {
+		if ((int)i >= r->tally_dense && !a->tally_docs[i]) continue;
+		kinds[n] = r->tally_kinds[i];
+		keys[n] = r->tally_names[i];
+		docs[n] = a->tally_docs[i];
+		units[n++] = a->tally_units[i];
+	}
+	int rc = wn_db_add_edits(L->db, L->run_id, input, kinds, keys, docs, units, n);
+	free(kinds);
+	free(keys);
+	free(docs);
+	free(units);
+	return rc;
 }
 
 static void acc_reset(struct input_acc *a)

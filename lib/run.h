@@ -111,6 +111,8 @@ struct wn_run {
 	const char *const *tally_kinds;
 	const char *const *tally_names;
 	int ntallies;
+	int tally_dense;     /* tallies [0, tally_dense) are recorded even when
+	                      * zero; later ones only when a document counted */
 	wn_source_fn source; /* inputs are not JSONL (NULL: they are) */
 	const char *out_suffix; /* -O: appended to the input's name (NULL: none) */
 

@@ -189,3 +189,22 @@ eq "the 8 MB line: words counted" \
 	"1650000"
 exits 1 "--on-error fail stops at the bad line" "$W" filter -q --on-error fail "$T/nasty.jsonl" -o "$T/nf.out"
 err_has "naming file and line" "nasty.jsonl:2"
+
+# --- value distributions in the stats: every metric's buckets hold every document
+"$W" filter -q --annotate-only "$C/moby.jsonl" -o /dev/null --stats "$T/v.db"
+n=$(wc -l <"$C/moby.jsonl")
+eq "filter_value: the words histogram holds every document" \
+	"$(q "$T/v.db" "SELECT sum(docs) FROM edits WHERE kind='filter_value' AND key LIKE 'gopher_quality:words@%'")" "$n"
+res=$($PY - "$C/moby.jsonl" "$T/v.db" "$W" <<'EOF2'
+import json, sqlite3, subprocess, sys
+out = subprocess.run([sys.argv[3], "filter", "-q", "--annotate-only", sys.argv[1]], capture_output=True, text=True).stdout
+words = [json.loads(l)["quality"]["gopher_quality:words"] for l in out.splitlines()]
+db = sqlite3.connect(sys.argv[2])
+rows = db.execute("SELECT CAST(substr(key, instr(key,'@')+1) AS REAL), docs FROM edits "
+                  "WHERE kind='filter_value' AND key LIKE 'gopher_quality:words@%'").fetchall()
+# below 1,000 words: from the buckets and from the documents
+print(sum(d for lo, d in rows if lo < 1000), sum(w < 1000 for w in words))
+EOF2
+)
+set -- $res
+eq "the buckets below 1,000 words count the documents with fewer than 1,000 words" "$1" "$2"
