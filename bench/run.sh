@@ -101,7 +101,7 @@ python3 "$here/abtime.py" "norm, 2 threads  vs  cat (same shard, to stdout)" "$R
 echo
 fi
 if want filter; then
-per_core 1 "filter, 1 thread  vs  cat (same shard, to stdout; default rules gopher,fineweb,c4,regex)" \
+per_core 1 "filter, 1 thread  vs  cat (same shard, to stdout; default rules gopher_quality,fineweb,gopher_repetition,c4,regex)" \
 	"$RUNS" "$MB" \
 	"$W filter -q --threads 1 $B/text.jsonl.zst" \
 	"$W cat -q $B/text.jsonl.zst"
