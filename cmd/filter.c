@@ -133,8 +133,11 @@ typedef struct filt {
 	/* tallies: C4 line rules, then regex rules (edits); then, with
 	 * --annotate-only, the failing rules (metrics, regex, classifier) */
 	int ntallies, t_c4, t_rx, t_fail_q, t_fail_rx, t_fail_cls;
-	/* with --annotate-only: the histogram of each metric's values */
+	/* with --annotate-only: the histogram of each metric's values, its
+	 * buckets' lower bounds computed once */
 	int t_hist[WN_QM_N];
+	double hist_lo[WN_QM_N][128];
+	int hist_n[WN_QM_N];
 	const char **tally_kinds, **tally_names;
 } filt;
 
@@ -183,11 +186,10 @@ static int hist_edges(int k, double *e)
 	return n;
 }
 
-/* The bucket holding v: the last lower bound <= v. */
-static int hist_bucket(int k, double v)
+/* The bucket holding v among the n lower bounds e: the last one <= v. */
+static int hist_bucket(const double *e, int n, double v)
 {
-	double e[128];
-	int n = hist_edges(k, e), lo = 0, hi = n - 1;
+	int lo = 0, hi = n - 1;
 	if (!(v >= e[0])) return 0;
 	while (lo < hi) {
 		int mid = (lo + hi + 1) / 2;
@@ -387,7 +389,7 @@ static int filter_doc(void *ctx, wn_item *it, wn_doc *d)
 	if (F->annotate == 1) {
 		for (int m = 0; m < WN_QM_N; m++) {
 			if (isnan(w->values[m])) continue;
-			w->tally[F->t_hist[m] + hist_bucket(hist_kind(m), w->values[m])]++;
+			w->tally[F->t_hist[m] + hist_bucket(F->hist_lo[m], F->hist_n[m], w->values[m])]++;
 			wn_buf_addc(a, ',');
 			const char *k = wn_qmetric_name(m);
 			wn_json_escape(a, k, strlen(k));
@@ -650,8 +652,8 @@ int cmd_filter(int argc, char **argv)
 	int dense = F.ntallies;
 	if (F.annotate == 1)
 		for (int m = 0; m < WN_QM_N; m++) {
-			double e[128];
-			int n = hist_edges(hist_kind(m), e);
+			double *e = F.hist_lo[m];
+			int n = F.hist_n[m] = hist_edges(hist_kind(m), e);
 			F.t_hist[m] = F.ntallies;
 			for (int b = 0; b < n; b++) {
 				char key[128];

@@ -7,9 +7,17 @@
  * at its ends; per word a 64-bit hash of its folded letters and its
  * length; the document's counts.  Characters are classified by a 64 KiB
  * table for the BMP, built once from utf8proc's categories; ASCII by a
- * 128-byte table.  The rule sets then work on these arrays, never on the
- * text again, except C4's substring tests (one ASCII-folded copy and one
- * memmem per phrase over the whole document).
+ * 128-byte table.  Lines of ASCII (or whose other characters are only
+ * punctuation) take a faster road to the same result: bitmaps of the
+ * document, 64 bytes at a time (see "the bitmap path").  The rule sets then
+ * work on these arrays, never on the text again, except C4's substring
+ * tests (one case-blind SIMD search per phrase over the whole document).
+ *
+ * gopher_repetition first tries bounds that need no hash table (bucket
+ * sums for the top n-grams, a bit per bucket for repeated 5-grams); only
+ * a document they do not clear is counted exactly.  Metrics skipped that
+ * way cannot fail, so which documents pass is unchanged; with every value
+ * asked for (--annotate-only) nothing is skipped.
  *
  * N-grams: the hash of each n-gram is built in place from the (n-1)-gram
  * hashes, one multiply per position and n; an open-addressed table with
@@ -21,6 +29,7 @@
  * analyses again.
  */
 #include <errno.h>
+#include <immintrin.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -158,11 +167,14 @@ static uint8_t classify(uint32_t c)
 	return k;
 }
 
+static void classify_init(void);
+
 static void cls_init(void)
 {
 	for (uint32_t c = 0; c < 65536; c++)
 		bmp_cls[c] = (c >= 0xd800 && c <= 0xdfff) ? 0 : classify(c);
 	memcpy(ascii_cls, bmp_cls, sizeof ascii_cls);
+	classify_init();
 }
 
 static inline uint8_t cls_of(uint32_t c)
@@ -172,7 +184,8 @@ static inline uint8_t cls_of(uint32_t c)
 
 /* Decode one code point at s[i] (n bytes); invalid bytes decode as
  * themselves, one byte long (they are symbols). */
-static inline uint32_t decode(const unsigned char *s, size_t i, size_t n, size_t *len)
+static inline __attribute__((always_inline)) uint32_t decode(const unsigned char *s, size_t i, size_t n,
+							  size_t *len)
 {
 	unsigned c = s[i];
 	if (c < 0x80) { *len = 1; return c; }
@@ -372,21 +385,23 @@ static void hs_reset(hset *h, size_t items)
 	h->shift = 64 - bits;
 }
 
-/* Count key; returns its count so far (1 the first time). */
+/* Count key; returns its count so far (1 the first time).  Whether the
+ * key is new is a coin toss for the branch predictor, so the slot is
+ * written either way and the count chosen without a branch. */
 static inline uint32_t hs_add(hset *h, uint64_t key)
 {
 	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> h->shift) & h->mask;
-	for (;;) {
-		hslot *s = &h->s[i];
-		if (s->stamp != h->epoch) {
-			s->key = key;
-			s->stamp = h->epoch;
-			s->cnt = 1;
-			return 1;
-		}
-		if (s->key == key) return ++s->cnt;
+	hslot *s = &h->s[i];
+	/* '&', not '&&': one branch, taken only on a collision */
+	while ((s->stamp == h->epoch) & (s->key != key)) {
 		i = (i + 1) & h->mask;
+		s = &h->s[i];
 	}
+	uint32_t cnt = s->stamp == h->epoch ? s->cnt + 1 : 1;
+	s->key = key;
+	s->stamp = h->epoch;
+	s->cnt = cnt;
+	return cnt;
 }
 
 /* ---- profiles ---- */
@@ -400,6 +415,11 @@ typedef struct profile {
 	char *stop[MAX_STOP];
 	uint64_t stop_hash[MAX_STOP];
 	uint64_t stop_bloom;
+	/* stop words by 8 bits of their hash, from bit stop_shift on, when
+	 * those bits tell them apart (stop_shift < 0: they do not) */
+	int stop_shift;
+	uint64_t stop_tab[256];
+	uint8_t stop_idx[256];
 	int c4_min_words_per_line, c4_max_word_length;
 	int c4_citation, c4_no_terminal, c4_javascript;
 	int npolicy;
@@ -457,6 +477,28 @@ static void prof_set_stop(profile *p, const char *const *w, int n)
 		p->stop[p->nstop] = wn_strdup(w[i]);
 		p->stop_hash[p->nstop++] = h;
 		p->stop_bloom |= 1ULL << (h >> 58);
+	}
+	p->stop_shift = -1;
+	for (int sh = 0; sh <= 56 && p->stop_shift < 0 && p->nstop; sh++) {
+		uint64_t used[4] = { 0 };
+		int clash = 0;
+		for (int i = 0; i < p->nstop && !clash; i++) {
+			unsigned b = (unsigned)(p->stop_hash[i] >> sh) & 255;
+			clash = (used[b >> 6] >> (b & 63)) & 1;
+			used[b >> 6] |= 1ULL << (b & 63);
+		}
+		if (clash) continue;
+		p->stop_shift = sh;
+		/* an empty bucket holds a hash of another bucket: nothing matches */
+		for (unsigned b = 0; b < 256; b++) {
+			p->stop_tab[b] = (uint64_t)(b ^ 1) << sh;
+			p->stop_idx[b] = 0;
+		}
+		for (int i = 0; i < p->nstop; i++) {
+			unsigned b = (unsigned)(p->stop_hash[i] >> sh) & 255;
+			p->stop_tab[b] = p->stop_hash[i];
+			p->stop_idx[b] = (uint8_t)i;
+		}
 	}
 }
 
@@ -782,27 +824,15 @@ int wn_quality_parse(wn_quality *q, const char *text, size_t n, const char *name
 
 int wn_quality_load(wn_quality *q, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return WN_EIO;
-	}
 	wn_buf b;
 	wn_buf_init(&b, 16u << 20);
-	char tmp[65536];
-	size_t got;
-	int rc = 0;
-	while ((got = fread(tmp, 1, sizeof tmp, f)) > 0)
-		if (wn_buf_add(&b, tmp, got)) {
-			snprintf(err, errlen, "%s: too big for a rules file", path);
-			rc = WN_EUSAGE;
-			break;
-		}
-	if (!rc && ferror(f)) {
+	int rc = wn_buf_read_file(&b, path);
+	if (rc == WN_ETOOBIG) {
+		snprintf(err, errlen, "%s: too big for a rules file", path);
+		rc = WN_EUSAGE;
+	} else if (rc) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = WN_EIO;
 	}
-	fclose(f);
 	if (!rc) rc = wn_quality_parse(q, b.data, b.len, path, err, errlen);
 	wn_buf_release(&b);
 	return rc;
@@ -861,7 +891,7 @@ struct wn_qstate {
 	size_t langlen;
 	const char *text;
 	size_t n;
-	wn_buf own, tmp, lower;
+	wn_buf own, tmp;
 	int changed, analysed;
 
 	/* analysis */
@@ -871,7 +901,7 @@ struct wn_qstate {
 	uint32_t *wc;           /* word lengths */
 	uint64_t *g;            /* n-gram hashes (scratch) */
 	uint64_t *pre;          /* prefix sums of word lengths */
-	size_t nw, capw;
+	size_t nw, capw, capg;
 	uint64_t chars, tokens, alpha, word_chars, hashes, ellipses;
 	uint64_t letters, unspaced, kana, han;
 	uint64_t nonblank, bullets, ell_lines, term_lines, newlines;
@@ -879,6 +909,10 @@ struct wn_qstate {
 	int dup_lines_done;
 	uint64_t dup_lines, dup_line_chars;
 	hset hs;
+	uint64_t *bm;           /* the bitmap path's bitmaps */
+	size_t capbm;
+	uint64_t *sk;           /* gopher_repetition's bounds */
+	size_t capsk;
 	unsigned char *keep;    /* C4: per line */
 	size_t capkeep;
 };
@@ -889,7 +923,6 @@ wn_qstate *wn_qstate_new(const wn_quality *q)
 	st->q = q;
 	wn_buf_init(&st->own, 0);
 	wn_buf_init(&st->tmp, 0);
-	wn_buf_init(&st->lower, 0);
 	return st;
 }
 
@@ -898,13 +931,14 @@ void wn_qstate_free(wn_qstate *st)
 	if (!st) return;
 	wn_buf_release(&st->own);
 	wn_buf_release(&st->tmp);
-	wn_buf_release(&st->lower);
 	free(st->lines);
 	free(st->wh);
 	free(st->wc);
 	free(st->g);
 	free(st->pre);
 	free(st->hs.s);
+	free(st->bm);
+	free(st->sk);
 	free(st->keep);
 	free(st);
 }
@@ -1093,6 +1127,35 @@ static void analyse_line(wn_qstate *st, qline *L)
 				continue;
 			}
 		}
+		if (b >= 0xe0 && b < 0xf0 && in_tok && tok_word && prev_unsp) {
+			/* Chinese or Japanese: a run of unspaced letters, each its
+			 * own word, the one before already hashed (what the steps
+			 * below do for each, without the tests that cannot fail) */
+			while (i + 2 < e && s[i] >= 0xe0 && s[i] < 0xf0 && (s[i + 1] & 0xc0) == 0x80 &&
+			       (s[i + 2] & 0xc0) == 0x80) {
+				uint32_t c = ((s[i] & 0x0fu) << 12) | ((s[i + 1] & 0x3fu) << 6) |
+					     (s[i + 2] & 0x3fu);
+				uint8_t k = bmp_cls[c];
+				if ((k & (C_UNSPACED | C_MARK)) != C_UNSPACED) break;
+				END_TOKEN();
+				START_WORD();
+				last = i + 3;
+				last_cp = c;
+				cps_last = ++cps;
+				chars++;
+				tok_len = 1;
+				tok_alpha = 1;
+				letters++;
+				st->unspaced++;
+				if (k & C_KANA) st->kana++;
+				if (k & C_HAN) st->han++;
+				wh_cp(&w, c);
+				i += 3;
+			}
+			if (i >= e) break;
+			b = s[i];
+			if (b < 0x80) continue;
+		}
 		size_t l = 1;
 		uint32_t c = b;
 		uint8_t k = b < 0x80 ? ascii_cls[b] : (c = decode(s, i, e, &l), cls_of(c));
@@ -1189,6 +1252,408 @@ static void analyse_line(wn_qstate *st, qline *L)
 	L->hash = wn_hash64(s + L->start, L->end - L->start, 0);
 }
 
+/* ---- the bitmap path: one bit per byte ----
+ *
+ * Most lines of most documents are ASCII.  Before the lines are read, the
+ * document is classified 64 bytes at a time into bitmaps, and from those
+ * the positions that matter are derived with shifts: where runs of ASCII
+ * letters and digits start and end, which of those starts begins a new
+ * token (white space since the last run), where tokens end.  A line
+ * without a byte >= 0x80, or whose other characters are all punctuation
+ * (inert_nonascii), then needs no byte-by-byte state machine: the counts
+ * are popcounts, and only the runs themselves are visited, in order, to
+ * hash the words.  The result is the one analyse_line gives (the unit
+ * tests compare the two on random and real text); other lines go through
+ * analyse_line.  WINNOW_QUALITY_SCALAR=1 in the environment, or
+ * wn_q_set_scalar(1), sends every line through analyse_line.
+ */
+
+/* classified: white space, letters and digits, '.', the marks a sentence
+ * end looks at (. ! ? and the ASCII closing quotes " ' )), '#', bytes >=
+ * 0x80; derived: run starts, run ends (last byte), new-word run starts,
+ * token ends (last byte), token ends at a sentence mark */
+enum { BM_SP, BM_AN, BM_DOT, BM_SM, BM_HASH, BM_HI, BM_RS, BM_RL, BM_NW, BM_TE, BM_N };
+enum { BM_CLASSIFIED = BM_HI + 1 };
+
+/* Bitmap k's word w: one allocation, BM_N words per 64-byte block. */
+#define BMW(bm, k, w) ((bm)[(size_t)(w) * BM_N + (k)])
+
+typedef void (*classify_fn)(const unsigned char *s, size_t nblocks, uint64_t *bm);
+
+#define CLS_BODY(V, LOAD, SET1, ADD, OR, EQ, MINU, MOVEMASK, WIDTH)                  \
+	for (size_t b = 0; b < nblocks; b++) {                                      \
+		uint64_t m[BM_CLASSIFIED] = { 0 };                                  \
+		for (unsigned o = 0; o < 64; o += WIDTH) {                          \
+			V x = LOAD(s + 64 * b + o);                                 \
+			/* range tests by unsigned min: x - lo <= hi - lo */       \
+			V t = ADD(x, SET1(-9));                                     \
+			V sp = OR(EQ(MINU(t, SET1(4)), t), EQ(x, SET1(' ')));       \
+			t = ADD(x, SET1(-'0'));                                     \
+			V dg = EQ(MINU(t, SET1(9)), t);                             \
+			t = ADD(OR(x, SET1(0x20)), SET1(-'a'));                     \
+			V an = OR(dg, EQ(MINU(t, SET1(25)), t));                    \
+			V dot = EQ(x, SET1('.'));                                   \
+			V sm = OR(OR(dot, EQ(x, SET1('!'))), OR(EQ(x, SET1('?')), EQ(x, SET1('"')))); \
+			sm = OR(sm, OR(EQ(x, SET1('\'')), EQ(x, SET1(')'))));       \
+			V hs = EQ(x, SET1('#'));                                    \
+			m[BM_SP] |= (uint64_t)(uint32_t)MOVEMASK(sp) << o;          \
+			m[BM_AN] |= (uint64_t)(uint32_t)MOVEMASK(an) << o;          \
+			m[BM_DOT] |= (uint64_t)(uint32_t)MOVEMASK(dot) << o;        \
+			m[BM_SM] |= (uint64_t)(uint32_t)MOVEMASK(sm) << o;          \
+			m[BM_HASH] |= (uint64_t)(uint32_t)MOVEMASK(hs) << o;        \
+			m[BM_HI] |= (uint64_t)(uint32_t)MOVEMASK(x) << o;           \
+		}                                                                   \
+		memcpy(&BMW(bm, 0, b), m, sizeof m);                                \
+	}
+
+#define LOAD128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+#define SET128(c) _mm_set1_epi8((char)(c))
+
+static void classify_sse(const unsigned char *s, size_t nblocks, uint64_t *bm)
+{
+	CLS_BODY(__m128i, LOAD128, SET128, _mm_add_epi8, _mm_or_si128, _mm_cmpeq_epi8, _mm_min_epu8,
+		 _mm_movemask_epi8, 16)
+}
+
+#define LOAD256(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define SET256(c) _mm256_set1_epi8((char)(c))
+
+__attribute__((target("avx2"))) static void classify_avx2(const unsigned char *s, size_t nblocks,
+							   uint64_t *bm)
+{
+	CLS_BODY(__m256i, LOAD256, SET256, _mm256_add_epi8, _mm256_or_si256, _mm256_cmpeq_epi8,
+		 _mm256_min_epu8, _mm256_movemask_epi8, 32)
+}
+
+static classify_fn classify_blocks;
+static void find_init(int avx2);
+static int force_scalar = -1;   /* 1: every line by analyse_line (tests) */
+
+static void classify_init(void)
+{
+	__builtin_cpu_init();
+	int avx2 = __builtin_cpu_supports("avx2");
+	classify_blocks = avx2 ? classify_avx2 : classify_sse;
+	find_init(avx2);
+	if (force_scalar < 0) {
+		const char *e = getenv("WINNOW_QUALITY_SCALAR");
+		force_scalar = e && *e && strcmp(e, "0");
+	}
+}
+
+/* The bitmaps of text[0..n): nblocks + 1 blocks, the bits at n and past it
+ * white space and nothing else (the text ends as if at a line break). */
+static void classify_text(wn_qstate *st)
+{
+	const unsigned char *s = (const unsigned char *)st->text;
+	size_t n = st->n, full = n / 64, nb = full + 2;
+	if (nb > st->capbm) {
+		free(st->bm);
+		st->capbm = nb + nb / 2;
+		st->bm = wn_malloc(sizeof *st->bm * BM_N * st->capbm);
+	}
+	uint64_t *bm = st->bm;
+	classify_blocks(s, full, bm);
+	unsigned char tail[64] = { 0 };
+	size_t r = n - 64 * full;
+	memcpy(tail, s + 64 * full, r);
+	classify_blocks(tail, 1, &BMW(bm, 0, full));
+	uint64_t past = r ? ~0ULL << r : ~0ULL;
+	for (int k = 0; k < BM_CLASSIFIED; k++) {
+		BMW(bm, k, full) &= ~past;
+		BMW(bm, k, full + 1) = 0;
+	}
+	BMW(bm, BM_SP, full) |= past;
+	BMW(bm, BM_SP, full + 1) = ~0ULL;
+
+	/* A run start begins a new word when white space lies between it and
+	 * the last run's end: adding the white space bits into the gaps
+	 * (~an) carries a one out of each gap that holds one, onto the run
+	 * start after it.  The text's start counts as white space. */
+	uint64_t prev_an = 0, carry = 1;
+	for (size_t w = 0; w < nb; w++) {
+		uint64_t sp = BMW(bm, BM_SP, w), an = BMW(bm, BM_AN, w);
+		uint64_t an_next = w + 1 < nb ? BMW(bm, BM_AN, w + 1) : 0;
+		uint64_t sp_next = w + 1 < nb ? BMW(bm, BM_SP, w + 1) : ~0ULL;
+		uint64_t rs = an & ~((an << 1) | (prev_an >> 63));
+		uint64_t gap = ~an, sum = gap + (sp & gap);
+		uint64_t c1 = sum < gap;
+		uint64_t sum2 = sum + carry;
+		carry = c1 | (sum2 < sum);
+		uint64_t te = ~sp & ((sp >> 1) | (sp_next << 63));
+		BMW(bm, BM_RS, w) = rs;
+		BMW(bm, BM_RL, w) = an & ~((an >> 1) | (an_next << 63));
+		BMW(bm, BM_NW, w) = rs & sum2;
+		BMW(bm, BM_TE, w) = te;
+		BMW(bm, BM_SM, w) &= te;
+		prev_an = an;
+	}
+}
+
+/* 64 bits of bitmap k from bit pos on (pos < 64 x (nblocks + 1)). */
+static inline uint64_t bm_at(const uint64_t *bm, int k, size_t pos)
+{
+	size_t w = pos >> 6;
+	unsigned sh = pos & 63;
+	uint64_t lo = BMW(bm, k, w), hi = BMW(bm, k, w + 1);
+	return (lo >> sh) | ((hi << 1) << (63 - sh));
+}
+
+/* The bits of block w that lie in [a, b) (a < b). */
+static inline uint64_t range_mask(size_t w, size_t a, size_t b)
+{
+	uint64_t lo = -(uint64_t)(w == a >> 6), hi = -(uint64_t)(w == (b - 1) >> 6);
+	return (~0ULL << ((a & 63) & lo)) & (~0ULL >> ((63 - ((b - 1) & 63)) & hi));
+}
+
+/* Bitmap k's bits in [a, b), block by block: word w masked to the range. */
+static inline uint64_t bm_word(const uint64_t *bm, int k, size_t w, size_t a, size_t b)
+{
+	return BMW(bm, k, w) & range_mask(w, a, b);
+}
+
+static inline int bm_any(const uint64_t *bm, int k, size_t a, size_t b)
+{
+	if (a >= b) return 0;
+	for (size_t w = a >> 6; w <= (b - 1) >> 6; w++)
+		if (bm_word(bm, k, w, a, b)) return 1;
+	return 0;
+}
+
+/* Eight bytes at p, zeros past the text's end. */
+static inline uint64_t load8(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t x = 0;
+	if (end - p >= 8) memcpy(&x, p, 8);
+	else memcpy(&x, p, (size_t)(end - p));
+	return x;
+}
+
+/* Does the token whose last byte is e end a sentence: its last character
+ * before any closing quotes is terminal? */
+static int ends_sentence(const unsigned char *s, size_t first, size_t e)
+{
+	for (;;) {
+		size_t c0 = e, l;
+		while (c0 > first && (s[c0] & 0xc0) == 0x80) c0--;
+		uint32_t c = decode(s, c0, e + 1, &l);
+		if (!closing_quote(c)) return terminal_kind(c) != 0;
+		if (c0 == first) return 0;
+		e = c0 - 1;
+	}
+}
+
+/* The characters >= 0x80 of line [a, b) when the bitmap path can take
+ * them: well-formed punctuation and symbols other than a CJK full stop
+ * (which ends a sentence whatever follows).  They then act as ASCII
+ * punctuation does, except that they count as one character each and
+ * "…" is an ellipsis.  Returns 0 when the line must go byte by byte, else
+ * 1 with the continuation bytes and the "…" in *cont and *ell. */
+static int inert_nonascii(const unsigned char *s, const uint64_t *bm, size_t a, size_t b,
+			  size_t *cont, uint64_t *ell)
+{
+	size_t next = a;
+	*cont = 0;
+	*ell = 0;
+	for (size_t bw = a >> 6; bw <= (b - 1) >> 6; bw++)
+		for (uint64_t h = bm_word(bm, BM_HI, bw, a, b); h; h &= h - 1) {
+			size_t p = bw * 64 + (size_t)__builtin_ctzll(h), l;
+			if (p < next) continue;
+			uint32_t c = decode(s, p, b, &l);
+			if (l == 1 || (cls_of(c) & (C_SPACE | C_WORD)) || terminal_kind(c) == 2) return 0;
+			*cont += l - 1;
+			*ell += c == 0x2026;
+			next = p + l;
+		}
+	return 1;
+}
+
+/* The code point whose last byte is s[e] (line from first). */
+static uint32_t cp_ending_at(const unsigned char *s, size_t first, size_t e)
+{
+	size_t c0 = e, l;
+	while (c0 > first && (s[c0] & 0xc0) == 0x80) c0--;
+	return decode(s, c0, e + 1, &l);
+}
+
+static void analyse_line_bits(wn_qstate *st, qline *L, size_t cont, uint64_t ell_cp)
+{
+	const unsigned char *s = (const unsigned char *)st->text, *tend = s + st->n;
+	const uint64_t *bm = st->bm;
+	size_t a = L->raw, b = L->raw_end;
+	L->first_word = (uint32_t)st->nw;
+	size_t first = b;
+	if (a < b) {
+		uint64_t x = ~bm_at(bm, BM_SP, a);
+		first = a + (x ? (size_t)__builtin_ctzll(x) : 64);
+		while (first < b && s[first] < 0x80 && (ascii_cls[s[first]] & C_SPACE)) first++;
+	}
+	if (first >= b) {
+		L->start = L->end = b;
+		L->blank = 1;
+		return;
+	}
+	size_t last = b;
+	while (s[last - 1] < 0x80 && (ascii_cls[s[last - 1]] & C_SPACE)) last--;
+
+	/* room for every word the line can hold */
+	size_t room = st->nw + (last - first) / 2 + 1;
+	if (room > st->capw) {
+		while (st->capw < room) st->capw = st->capw ? 2 * st->capw : 1024;
+		st->wh = wn_realloc(st->wh, sizeof *st->wh * st->capw);
+		st->wc = wn_realloc(st->wc, sizeof *st->wc * st->capw);
+	}
+	uint64_t *wh = st->wh;
+	uint32_t *wc = st->wc;
+
+	/* the runs in order: the k-th run end of a block closes the run the
+	 * block left open, else the block's next run start.  Few branches:
+	 * each run stores its word's hash so far in the word's slot, and a
+	 * run that starts a new word first moves on to the next slot. */
+	uint64_t letters = 0, alpha = 0, la = 0;
+	size_t slot = st->nw - 1; /* wraps; the line's first run starts a word */
+	int open = 0;
+	uint64_t open_nw = 0;
+	size_t open_p = 0, last_an = 0;
+	whash w = { WH_SEED, 0 };
+	size_t w0 = first >> 6, w1 = (last - 1) >> 6;
+	for (size_t bw = w0; bw <= w1; bw++) {
+		uint64_t rs = bm_word(bm, BM_RS, bw, first, last);
+		uint64_t rl = bm_word(bm, BM_RL, bw, first, last);
+		uint64_t nwm = BMW(bm, BM_NW, bw);
+		size_t base = bw * 64;
+		for (; rl; rl &= rl - 1) {
+			size_t p, q = base + (size_t)__builtin_ctzll(rl) + 1;
+			uint64_t nw_run;
+			if (__builtin_expect(open, 0)) {
+				p = open_p;
+				nw_run = open_nw;
+				open = 0;
+			} else {
+				unsigned bit = (unsigned)__builtin_ctzll(rs);
+				p = base + bit;
+				nw_run = (nwm >> bit) & 1;
+				rs &= rs - 1;
+			}
+			/* a new word: count the last one's letters, start over */
+			uint64_t keep_mask = nw_run - 1; /* 0 on a new word */
+			alpha += nw_run & (la != 0);
+			letters += la & ~keep_mask;
+			la &= keep_mask;
+			w.h = (w.h & keep_mask) | (WH_SEED & ~keep_mask);
+			w.total &= keep_mask;
+			slot += nw_run;
+			/* hash the run as wh_ascii does: whole chunks, then the last
+			 * 1..8 bytes, tagged with their count unless eight */
+			size_t k = q - p;
+			const unsigned char *r = s + p;
+			w.total += k;
+			for (; k > 8; k -= 8, r += 8) {
+				uint64_t x = load8(r, tend) | 0x2020202020202020ULL;
+				la += (uint64_t)__builtin_popcountll(x & 0x4040404040404040ULL);
+				wh_mix(&w, x);
+			}
+			uint64_t x = (load8(r, tend) | 0x2020202020202020ULL) & (~0ULL >> (64 - 8 * k));
+			la += (uint64_t)__builtin_popcountll(x & 0x4040404040404040ULL);
+			wh_mix(&w, x ^ ((uint64_t)(k & 7) << 56));
+			wh[slot] = wh_final(&w);
+			wc[slot] = (uint32_t)w.total;
+			last_an = q;
+		}
+		if (rs) {
+			unsigned bit = (unsigned)__builtin_ctzll(rs);
+			open = 1;
+			open_p = base + bit;
+			open_nw = (nwm >> bit) & 1;
+		}
+	}
+	size_t nw = slot + 1;
+	alpha += la != 0;
+	letters += la;
+	uint32_t words = (uint32_t)(nw - st->nw), max_word = 0;
+	uint64_t word_chars = 0;
+	for (size_t i = st->nw; i < nw; i++) {
+		word_chars += wc[i];
+		if (wc[i] > max_word) max_word = wc[i];
+	}
+	st->nw = nw;
+
+	/* per block: tokens (their ends), '#', white space; sentences:
+	 * tokens whose last mark before any closing quotes is terminal, and
+	 * one more for words after the last of them; ellipses: every third
+	 * dot of a run of dots */
+	uint64_t sentences = 0, ell = ell_cp, tokens = 0, hashes = 0, white = 0;
+	size_t last_sent = 0, run = 0, prev = 0;
+	for (size_t bw = w0; bw <= w1; bw++) {
+		const uint64_t *B = &BMW(bm, 0, bw);
+		uint64_t rm = range_mask(bw, first, last);
+		uint64_t te = B[BM_TE] & rm;
+		tokens += (uint64_t)__builtin_popcountll(te);
+		hashes += (uint64_t)__builtin_popcountll(B[BM_HASH] & rm);
+		white += (uint64_t)__builtin_popcountll(B[BM_SP] & rm);
+		uint64_t c = B[BM_SM] & rm;
+		if (cont) c |= te & B[BM_HI];
+		for (; c; c &= c - 1) {
+			size_t e = bw * 64 + (size_t)__builtin_ctzll(c);
+			if (ends_sentence(s, first, e)) {
+				sentences++;
+				last_sent = e + 1;
+			}
+		}
+		for (uint64_t d = B[BM_DOT] & rm; d; d &= d - 1) {
+			size_t e = bw * 64 + (size_t)__builtin_ctzll(d);
+			if (run && e == prev + 1) {
+				run++;
+			} else {
+				ell += run / 3;
+				run = 1;
+			}
+			prev = e;
+		}
+	}
+	if (words && last_an > last_sent) sentences++;
+	ell += run / 3;
+	st->ellipses += ell;
+	st->hashes += hashes;
+
+	uint64_t chars = (last - first) - white - cont;
+	st->chars += chars;
+	st->letters += letters;
+	st->alpha += alpha;
+	st->word_chars += word_chars;
+	st->tokens += tokens;
+	L->words = words;
+	L->max_word = max_word;
+	L->sentences = (uint32_t)sentences;
+	L->chars = (uint32_t)chars;
+	L->start = first;
+	L->end = last;
+	L->len = (uint32_t)(last - first - cont);
+	size_t l1;
+	L->bullet = (uint8_t)bullet(s[first] < 0x80 ? s[first] : decode(s, first, last, &l1));
+	uint32_t lc = s[last - 1] < 0x80 ? s[last - 1] : cp_ending_at(s, first, last - 1);
+	int ellend = lc == 0x2026 ||
+		     (lc == '.' && last - first >= 3 && !memcmp(s + last - 3, "...", 3));
+	L->ell_end = (uint8_t)ellend;
+	L->term_end = (uint8_t)(!ellend && terminal_end(lc));
+	L->hash = wn_hash64(s + first, last - first, 0);
+}
+
+/* Is the text worth the bitmaps: at most a quarter of its first KiB
+ * bytes >= 0x80?  (Chinese or Japanese prose has few lines the bitmap
+ * path can take.) */
+static int mostly_ascii(const char *s, size_t n)
+{
+	size_t lim = n < 1024 ? n : 1024, hi = 0, i = 0;
+	for (; i + 8 <= lim; i += 8) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		hi += (size_t)__builtin_popcountll(x & 0x8080808080808080ULL);
+	}
+	for (; i < lim; i++) hi += (unsigned char)s[i] >> 7;
+	return 4 * hi <= lim;
+}
+
 static void analyse(wn_qstate *st)
 {
 	st->nlines = 0;
@@ -1200,6 +1665,8 @@ static void analyse(wn_qstate *st)
 	const char *s = st->text;
 	size_t n = st->n, i = 0;
 	size_t first_nb = (size_t)-1, last_nb = 0;
+	int ascii = !force_scalar && mostly_ascii(st->text, st->n);
+	if (ascii) classify_text(st);
 	for (;;) {
 		const char *nl = memchr(s + i, '\n', n - i);
 		size_t e = nl ? (size_t)(nl - s) : n;
@@ -1211,7 +1678,13 @@ static void analyse(wn_qstate *st)
 		memset(L, 0, sizeof *L);
 		L->raw = i;
 		L->raw_end = e;
-		analyse_line(st, L);
+		size_t cont = 0;
+		uint64_t ell = 0;
+		if (ascii && (!bm_any(st->bm, BM_HI, i, e) ||
+			      inert_nonascii((const unsigned char *)s, st->bm, i, e, &cont, &ell)))
+			analyse_line_bits(st, L, cont, ell);
+		else
+			analyse_line(st, L);
 		if (!L->blank) {
 			st->nonblank++;
 			st->bullets += L->bullet;
@@ -1226,8 +1699,14 @@ static void analyse(wn_qstate *st)
 	}
 	st->newlines = first_nb == (size_t)-1 ? 0 : last_nb - first_nb;
 	/* prefix sums of word lengths; n-gram scratch */
-	st->pre = wn_realloc(st->pre, sizeof *st->pre * (st->nw + 1));
-	st->g = wn_realloc(st->g, sizeof *st->g * (st->nw + 1));
+	if (st->nw + 1 > st->capg) {
+		/* grown, never shrunk: a realloc per document copied them */
+		st->capg = 2 * st->nw + 1;
+		free(st->pre);
+		free(st->g);
+		st->pre = wn_malloc(sizeof *st->pre * st->capg);
+		st->g = wn_malloc(sizeof *st->g * st->capg);
+	}
 	st->pre[0] = 0;
 	for (size_t j = 0; j < st->nw; j++) st->pre[j + 1] = st->pre[j] + st->wc[j];
 	if (!st->p) {
@@ -1249,6 +1728,31 @@ static void ensure_analysed(wn_qstate *st)
 	if (!st->analysed) analyse(st);
 }
 
+void wn_q_set_scalar(int on)
+{
+	pthread_once(&cls_once, cls_init);
+	force_scalar = on != 0;
+}
+
+uint64_t wn_qstate_digest(wn_qstate *st)
+{
+	ensure_analysed(st);
+	uint64_t h = 0x243f6a8885a308d3ULL;
+	for (size_t i = 0; i < st->nlines; i++) {
+		const qline *L = &st->lines[i];
+		uint64_t f[] = { L->raw, L->raw_end, L->start, L->end, L->hash, L->chars, L->len,
+				 L->words, L->sentences, L->max_word, L->first_word, L->blank,
+				 L->bullet, L->ell_end, L->term_end };
+		for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) h = ngram_step(h, f[k]);
+	}
+	for (size_t i = 0; i < st->nw; i++) h = ngram_step(ngram_step(h, st->wh[i]), st->wc[i]);
+	uint64_t c[] = { st->nlines, st->nw, st->chars, st->tokens, st->alpha, st->word_chars,
+			 st->hashes, st->ellipses, st->letters, st->unspaced, st->kana, st->han,
+			 st->nonblank, st->bullets, st->ell_lines, st->term_lines, st->newlines };
+	for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) h = ngram_step(h, c[k]);
+	return h;
+}
+
 const char *wn_q_script_lang(const char *text, size_t n)
 {
 	pthread_once(&cls_once, cls_init);
@@ -1257,6 +1761,14 @@ const char *wn_q_script_lang(const char *text, size_t n)
 	uint64_t letters = 0, unspaced = 0, kana = 0, han = 0;
 	for (size_t i = 0; i < lim;) {
 		if (s[i] < 0x80) {
+			uint64_t x, dm;
+			if (i + 8 <= lim && (memcpy(&x, s + i, 8), !(x & 0x8080808080808080ULL))) {
+				/* eight ASCII bytes at once */
+				uint64_t lm = alnum_masks(x, &dm);
+				letters += (uint64_t)__builtin_popcountll(lm & ~dm);
+				i += 8;
+				continue;
+			}
 			letters += (ascii_cls[s[i]] & C_LETTER) != 0;
 			i++;
 			continue;
@@ -1323,6 +1835,86 @@ static void dup_lines(wn_qstate *st)
 		}                                                    \
 	} while (0)
 
+/* An upper bound of count x length over the words: the lengths summed
+ * per bucket of word hashes (a bucket's sum is at least each of its
+ * words' count x length). */
+static uint64_t top_word_bound(wn_qstate *st)
+{
+	size_t W = st->nw, nb = 64;
+	unsigned bits = 6;
+	while (nb < 2 * W && bits < 14) { nb <<= 1; bits++; }
+	if (nb > st->capsk) {
+		free(st->sk);
+		st->sk = wn_malloc(sizeof *st->sk * nb);
+		st->capsk = nb;
+	}
+	uint64_t *sum = st->sk, top = 0;
+	memset(sum, 0, sizeof *sum * nb);
+	for (size_t i = 0; i < W; i++) {
+		size_t b = (size_t)((st->wh[i] * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
+		uint64_t t = sum[b] += st->wc[i];
+		top = t > top ? t : top;
+	}
+	return top;
+}
+
+/* An upper bound of top_Ngram's count x chars: the chars of the n-grams
+ * (hashes in g) summed per bucket.  W >= n. */
+static uint64_t top_ngram_bound(wn_qstate *st, size_t n)
+{
+	size_t cnt = st->nw - n + 1, nb = 64;
+	unsigned bits = 6;
+	while (nb < 2 * cnt && bits < 14) { nb <<= 1; bits++; }
+	if (nb > st->capsk) {
+		free(st->sk);
+		st->sk = wn_malloc(sizeof *st->sk * nb);
+		st->capsk = nb;
+	}
+	uint64_t *sum = st->sk, top = 0;
+	const uint64_t *g = st->g, *pre = st->pre;
+	memset(sum, 0, sizeof *sum * nb);
+	for (size_t i = 0; i < cnt; i++) {
+		size_t b = (size_t)((g[i] * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
+		uint64_t t = sum[b] += pre[i + n] - pre[i];
+		top = t > top ? t : top;
+	}
+	return top;
+}
+
+/* An upper bound of the characters covered by repeated 5-grams: the same
+ * cover, over the 5-grams whose bucket bit was already set (equal
+ * 5-grams share a bucket, so every repeated one is among them).  W >= 5. */
+static uint64_t dup5_bound(wn_qstate *st)
+{
+	size_t W = st->nw, cnt = W - 4, nbits = 512;
+	unsigned bits = 9;
+	while (nbits < 32 * cnt && bits < 24) { nbits <<= 1; bits++; }
+	if (nbits / 64 > st->capsk) {
+		free(st->sk);
+		st->sk = wn_malloc(sizeof *st->sk * (nbits / 64));
+		st->capsk = nbits / 64;
+	}
+	uint64_t *seen = st->sk;
+	memset(seen, 0, nbits / 8);
+	const uint64_t *wh = st->wh, *pre = st->pre;
+	uint64_t covered = 0;
+	size_t cov_end = 0;
+	for (size_t i = 0; i < cnt; i++) {
+		uint64_t x = wh[i] ^ ((wh[i + 1] << 13) | (wh[i + 1] >> 51)) ^
+			     ((wh[i + 2] << 26) | (wh[i + 2] >> 38)) ^
+			     ((wh[i + 3] << 39) | (wh[i + 3] >> 25)) ^
+			     ((wh[i + 4] << 52) | (wh[i + 4] >> 12));
+		size_t b = (size_t)((x * 0xbf58476d1ce4e5b9ULL) >> (64 - bits));
+		uint64_t bit = 1ULL << (b & 63);
+		uint64_t rep = -(uint64_t)((seen[b >> 6] & bit) != 0);
+		seen[b >> 6] |= bit;
+		size_t from = i > cov_end ? i : cov_end;
+		covered += (pre[i + 5] - pre[from]) & rep;
+		cov_end = (size_t)(((uint64_t)(i + 5) & rep) | ((uint64_t)cov_end & ~rep));
+	}
+	return covered;
+}
+
 static int eval_repetition(wn_qstate *st, double *values, int all)
 {
 	int fail = -1;
@@ -1342,7 +1934,6 @@ static int eval_repetition(wn_qstate *st, double *values, int all)
 			dup_para_chars += c;
 		}
 	}
-	st->dup_lines_done = 0; /* the table was used */
 	CHECK(WN_QM_DUP_PARA_FRAC, frac(dup_paras, paras));
 	CHECK(WN_QM_DUP_PARA_CHARS, frac(dup_para_chars, st->chars));
 	dup_lines(st);
@@ -1352,20 +1943,30 @@ static int eval_repetition(wn_qstate *st, double *values, int all)
 	size_t W = st->nw;
 	uint64_t *g = st->g;
 	const uint64_t *wh = st->wh, *pre = st->pre;
-	/* A bound for the top n-grams: an n-gram occurs at most as often as
-	 * each of its words, so count x chars <= n x max over words of
-	 * count x length.  When n times the top word's share is within the
-	 * threshold, top_Ngram cannot fail and is not counted. */
+	/* Bounds, only when not every value is asked for.  The top n-grams:
+	 * an n-gram occurs at most as often as each of its words, so count x
+	 * chars <= n x max over words of count x length (top1, itself
+	 * bounded by bucket sums); when n times that share is within the
+	 * threshold, top_Ngram cannot fail and is not counted, else the
+	 * n-grams' own bucket sums are tried before the table.  dup_5gram:
+	 * a bit per bucket of 5-grams marks a superset of the repeated ones;
+	 * when the chars that superset covers are within the thresholds of
+	 * n = 5..10, none of them can fail. */
 	uint64_t top1 = 0;
+	double dup5 = 0;
+	int bound5 = 0; /* dup5 is an upper bound, n = 5 not counted */
 	if (!all) {
-		hs_reset(&st->hs, W);
-		for (size_t i = 0; i < W; i++) {
-			uint64_t c = (uint64_t)hs_add(&st->hs, wh[i]) * st->wc[i];
-			if (c > top1) top1 = c;
+		top1 = top_word_bound(st);
+		if (W >= 5) {
+			dup5 = frac(dup5_bound(st), st->chars);
+			bound5 = 1;
+			for (size_t n = 5; n <= 10 && n <= W; n++)
+				bound5 &= dup5 <= st->p->hi[WN_QM_DUP_5GRAM + (int)n - 5];
+			if (!bound5) dup5 = 0;
 		}
 	}
+	size_t gn = 1; /* g holds the gn-gram hashes */
 	if (W) memcpy(g, wh, sizeof *g * W);
-	double dup5 = 0;
 	for (size_t n = 2; n <= 10; n++) {
 		int m = n <= 4 ? WN_QM_TOP_2GRAM + (int)n - 2 : WN_QM_DUP_5GRAM + (int)n - 5;
 		if (W < n) {
@@ -1373,12 +1974,19 @@ static int eval_repetition(wn_qstate *st, double *values, int all)
 			continue;
 		}
 		size_t cnt = W - n + 1;
-		/* n-gram hashes from the (n-1)-gram ones, for every n */
-		for (size_t i = 0; i < cnt; i++) g[i] = ngram_step(g[i], wh[i + n - 1]);
 		if (!all && ((n <= 4 && frac(n * top1, st->chars) <= st->p->hi[m]) ||
-			     (n > 5 && dup5 <= st->p->hi[m]))) {
+			     (n == 5 && bound5) || (n > 5 && dup5 <= st->p->hi[m]))) {
 			/* cannot fail: top_Ngram is within n times the top word's
 			 * share, dup_Ngram within dup_5gram */
+			values[m] = NAN;
+			continue;
+		}
+		/* n-gram hashes from the (n-1)-gram ones, as far as needed */
+		for (; gn < n; gn++) {
+			size_t c = W - gn;
+			for (size_t i = 0; i < c; i++) g[i] = ngram_step(g[i], wh[i + gn]);
+		}
+		if (!all && n <= 4 && frac(top_ngram_bound(st, n), st->chars) <= st->p->hi[m]) {
 			values[m] = NAN;
 			continue;
 		}
@@ -1397,21 +2005,21 @@ static int eval_repetition(wn_qstate *st, double *values, int all)
 			}
 			CHECK(m, frac(best > 1 ? best_chars : 0, st->chars));
 		} else {
+			/* the words covered by repeated n-grams, without a branch
+			 * on whether each one is repeated */
 			uint64_t covered = 0;
 			size_t cov_end = 0;
 			for (size_t i = 0; i < cnt; i++) {
-				if (hs_add(&st->hs, g[i]) > 1) {
-					size_t from = i > cov_end ? i : cov_end;
-					covered += pre[i + n] - pre[from];
-					cov_end = i + n;
-				}
+				uint64_t rep = -(uint64_t)(hs_add(&st->hs, g[i]) > 1);
+				size_t from = i > cov_end ? i : cov_end;
+				covered += (pre[i + n] - pre[from]) & rep;
+				cov_end = (size_t)(((uint64_t)(i + n) & rep) | ((uint64_t)cov_end & ~rep));
 			}
 			double v = frac(covered, st->chars);
 			if (n == 5) dup5 = v;
 			CHECK(m, v);
 		}
 	}
-	st->dup_lines_done = 0;
 	return fail;
 }
 
@@ -1429,7 +2037,16 @@ static int eval_gopher_quality(wn_qstate *st, double *values, int all)
 	CHECK(WN_QM_ELLIPSIS_LINES, frac(st->ell_lines, st->nonblank));
 	CHECK(WN_QM_ALPHA_WORDS, frac(st->alpha, st->tokens));
 	uint64_t seen = 0;
-	if (p->nstop)
+	if (p->nstop && p->stop_shift >= 0) {
+		/* a lookup per word, no branch on whether it is a stop word */
+		uint64_t full = (1ULL << p->nstop) - 1;
+		int sh = p->stop_shift;
+		for (size_t i = 0; i < st->nw && seen != full; i++) {
+			uint64_t h = st->wh[i];
+			unsigned b = (unsigned)(h >> sh) & 255;
+			seen |= (uint64_t)(p->stop_tab[b] == h) << p->stop_idx[b];
+		}
+	} else if (p->nstop)
 		for (size_t i = 0; i < st->nw && seen != (1ULL << p->nstop) - 1; i++) {
 			uint64_t h = st->wh[i];
 			if (!(p->stop_bloom & (1ULL << (h >> 58)))) continue;
@@ -1459,43 +2076,84 @@ static int eval_fineweb(wn_qstate *st, double *values, int all)
 
 enum { HIT_LOREM = 1, HIT_JS = 2, HIT_POLICY = 4 };
 
-/* ASCII upper case to lower case, eight bytes at a time. */
-static void fold_ascii(char *dst, const char *src, size_t n)
+static inline unsigned char fold_byte(unsigned char c)
 {
-	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t x;
-		memcpy(&x, src + i, 8);
-		uint64_t h7 = x & ~high;
-		uint64_t ge_a = h7 + (0x80 - 'A') * ones;   /* high bit: byte >= 'A' */
-		uint64_t gt_z = h7 + (0x80 - 'Z' - 1) * ones; /* high bit: byte > 'Z' */
-		uint64_t upper = (ge_a ^ gt_z) & ~x & high;
-		x |= upper >> 2;
-		memcpy(dst + i, &x, 8);
-	}
-	for (; i < n; i++) {
-		char c = src[i];
-		dst[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-	}
+	return (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
 }
 
-/* Mark the lines containing `needle` (lower case) in the folded text. */
+/* A filter for a needle byte c (lower case): the text byte x may fold to
+ * c when (x | m) == c, m being 0x20 for a letter (then upper case passes
+ * too, and a few symbols, which the whole comparison turns down) and 0
+ * for any other byte (which only itself folds to). */
+static inline unsigned char fold_mask(unsigned char c)
+{
+	return c >= 'a' && c <= 'z' ? 0x20 : 0;
+}
+
+/* The candidates among 16 (32) positions from s: first and last bytes
+ * pass the filter. */
+#define FIND_BODY(V, LOAD, SET1, OR, AND, EQ, MOVEMASK, WIDTH)                                    	const V f0 = SET1(nd[0]), m0 = SET1(fold_mask(nd[0]));                                  	const V f1 = SET1(nd[nl - 1]), m1 = SET1(fold_mask(nd[nl - 1]));                        	for (; i + WIDTH <= lim; i += WIDTH) {                                                  		V a = LOAD(s + i), b = LOAD(s + i + nl - 1);                                    		uint32_t m = (uint32_t)MOVEMASK(AND(EQ(OR(a, m0), f0), EQ(OR(b, m1), f1)));     		for (; m; m &= m - 1) {                                                         			size_t p = i + (size_t)__builtin_ctz(m), k = 0;                         			while (k < nl && fold_byte(s[p + k]) == nd[k]) k++;                     			if (k == nl) return p;                                                  		}                                                                               	}                                                                                       	return i;
+
+#define SETB128(c) _mm_set1_epi8((char)(c))
+#define SETB256(c) _mm256_set1_epi8((char)(c))
+
+/* The first match in [i, lim) found 16 (32) positions at a time, or the
+ * position where fewer than 16 (32) remain. */
+static size_t find_sse(const unsigned char *s, size_t i, size_t lim, const unsigned char *nd,
+		       size_t nl)
+{
+	FIND_BODY(__m128i, LOAD128, SETB128, _mm_or_si128, _mm_and_si128, _mm_cmpeq_epi8,
+		  _mm_movemask_epi8, 16)
+}
+
+__attribute__((target("avx2"))) static size_t find_avx2(const unsigned char *s, size_t i,
+							 size_t lim, const unsigned char *nd,
+							 size_t nl)
+{
+	FIND_BODY(__m256i, LOAD256, SETB256, _mm256_or_si256, _mm256_and_si256, _mm256_cmpeq_epi8,
+		  _mm256_movemask_epi8, 32)
+}
+
+static size_t (*find_blocks)(const unsigned char *s, size_t i, size_t lim, const unsigned char *nd,
+			     size_t nl);
+
+static void find_init(int avx2)
+{
+	find_blocks = avx2 ? find_avx2 : find_sse;
+}
+
+/* The first match at or after from of needle (lower case, nl bytes) in
+ * s[0..n) with ASCII letters folded to lower case; n if none.  Many
+ * positions at a time are tested on the needle's first and last bytes,
+ * and only those that pass are compared whole. */
+static size_t find_folded(const char *text, size_t n, size_t from, const char *needle, size_t nl)
+{
+	const unsigned char *s = (const unsigned char *)text, *nd = (const unsigned char *)needle;
+	if (!nl) return from;
+	if (n < nl) return n;
+	size_t lim = n - nl + 1; /* candidates: [from, lim) */
+	size_t i = find_blocks(s, from, lim, nd, nl);
+	for (; i < lim; i++) {
+		size_t k = 0;
+		while (k < nl && fold_byte(s[i + k]) == nd[k]) k++;
+		if (k == nl) return i;
+	}
+	return n;
+}
+
+/* Mark the lines containing `needle` (lower case), ASCII case ignored. */
 static void mark_lines(wn_qstate *st, unsigned char *hits, const char *needle, int bit)
 {
-	size_t nl = strlen(needle);
-	const char *t = st->lower.data, *end = t + st->lower.len;
-	size_t li = 0;
-	while (t < end) {
-		const char *f = memmem(t, (size_t)(end - t), needle, nl);
-		if (!f) break;
-		size_t off = (size_t)(f - st->lower.data);
+	size_t nl = strlen(needle), n = st->n, pos = 0, li = 0;
+	while (pos < n) {
+		size_t off = find_folded(st->text, n, pos, needle, nl);
+		if (off >= n) break;
 		while (li < st->nlines && st->lines[li].raw_end < off) li++;
 		if (li >= st->nlines) break;
 		/* the match must lie within one line */
 		if (off + nl <= st->lines[li].raw_end) hits[li] |= (unsigned char)bit;
-		t = st->lower.data + st->lines[li].raw_end;
-		if (t < end) t++;
+		pos = st->lines[li].raw_end;
+		if (pos < n) pos++;
 		li++;
 	}
 }
@@ -1551,12 +2209,7 @@ static int eval_c4(wn_qstate *st, double *values, int all, uint64_t *c4_lines)
 	}
 	unsigned char *hits = st->keep;
 	memset(hits, 0, nl);
-	/* the substring tests, once over a folded copy */
-	wn_buf_reset(&st->lower);
-	wn_buf_grow(&st->lower, st->n + 8);
-	fold_ascii(st->lower.data, st->text, st->n);
-	st->lower.len = st->n;
-	st->lower.data[st->n] = 0;
+	/* the substring tests, ASCII case ignored */
 	mark_lines(st, hits, "lorem ipsum", HIT_LOREM);
 	if (p->c4_javascript) mark_lines(st, hits, "javascript", HIT_JS);
 	for (int i = 0; i < p->npolicy; i++) mark_lines(st, hits, p->policy[i], HIT_POLICY);

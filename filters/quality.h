@@ -220,6 +220,13 @@ int wn_qstate_changed(const wn_qstate *st);
  * the first failing metric, or -1. */
 int wn_q_eval(wn_qstate *st, int set, double *values, int all, uint64_t *c4_lines);
 
+/* Tests only: on = 1 analyses every line byte by byte, on = 0 (the
+ * default, or the environment's WINNOW_QUALITY_SCALAR unset or 0) takes
+ * the bitmap path for ASCII lines; the digest covers everything the
+ * analysis of the current text holds, so the two can be compared. */
+void wn_q_set_scalar(int on);
+uint64_t wn_qstate_digest(wn_qstate *st);
+
 /* Does metric m with value v fail the current profile's bounds? */
 int wn_q_fails(const wn_qstate *st, int m, double v);
 

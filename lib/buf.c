@@ -1,4 +1,5 @@
 /* buf.c - growable binary-safe buffer with an optional size cap (buf.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +98,19 @@ char *wn_buf_detach(wn_buf *b, size_t *len)
 	if (len) *len = b->len;
 	wn_buf_init(b, b->max);
 	return p;
+}
+
+int wn_buf_read_file(wn_buf *b, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) return WN_EIO;
+	char chunk[16384];
+	size_t k;
+	int rc = 0;
+	while (!rc && (k = fread(chunk, 1, sizeof chunk, f)) > 0) rc = wn_buf_add(b, chunk, k);
+	int e = errno;
+	if (!rc && ferror(f)) rc = WN_EIO;
+	fclose(f);
+	errno = e;
+	return rc;
 }

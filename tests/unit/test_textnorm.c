@@ -813,15 +813,6 @@ Test(tn_idem, every_code_point)
 	}
 }
 
-static const char *cache_dir(char *b, size_t n)
-{
-	const char *w = getenv("WINNOW_CACHE"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-	if (w && *w) snprintf(b, n, "%s", w);
-	else if (x && *x) snprintf(b, n, "%s/winnow", x);
-	else snprintf(b, n, "%s/.cache/winnow", h ? h : ".");
-	return b;
-}
-
 /* Every paragraph (split at blank lines) and the whole of each file. */
 static void idem_file(wn_tn **ts, const char *path)
 {
@@ -846,7 +837,7 @@ static void idem_file(wn_tn **ts, const char *path)
 Test(tn_idem, real_text, .timeout = 120)
 {
 	char dir[1024], p[1200];
-	cache_dir(dir, sizeof dir);
+	tu_cache_dir(dir, sizeof dir);
 	static const char *const files[] = {
 		"fortunes-zh/chinese.u8", "fortunes-zh/tang300.u8", "fortunes-zh/song100.u8",
 	};

@@ -127,4 +127,15 @@ static inline const char *tu_show(const char *s, size_t n)
 	return b;
 }
 
+/* The data cache, by scripts/fetch-data.sh's rule: $WINNOW_CACHE, else
+ * $XDG_CACHE_HOME/winnow, else ~/.cache/winnow.  Returns b. */
+static inline const char *tu_cache_dir(char *b, size_t n)
+{
+	const char *w = getenv("WINNOW_CACHE"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+	if (w && *w) snprintf(b, n, "%s", w);
+	else if (x && *x) snprintf(b, n, "%s/winnow", x);
+	else snprintf(b, n, "%s/.cache/winnow", h ? h : ".");
+	return b;
+}
+
 #endif
