@@ -27,6 +27,7 @@
  * that nothing is lost.  Sources (non-JSONL inputs) feed their documents
  * and bad records through the same two steps.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -879,6 +880,11 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 	}
 	if (o->outdir) {
 		struct stat st;
+		if (wn_mkdirs(o->outdir) != 0) {
+			wn_error("%s: cannot create: %s", o->outdir, strerror(errno));
+			free(sel);
+			return 1;
+		}
 		if (stat(o->outdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 			wn_error("%s: not a directory", o->outdir);
 			free(sel);

@@ -94,8 +94,16 @@ uint64_t wn_writer_bytes(const wn_writer *w); /* uncompressed bytes taken */
 /* Remove every temporary file still open; async-signal-safe, for the
  * CLI's fatal-signal handler. */
 void wn_tmpfiles_cleanup(void);
+/* Put a temporary file of another writer on that list (a slot, or -1 when
+ * the list is full) and take it off again. */
+int wn_tmpfile_register(const char *name);
+void wn_tmpfile_unregister(int slot);
 
 /* True if `path` names a file that exists (for --skip-existing). */
 int wn_path_exists(const char *path);
+
+/* Create `path` and its missing parents (mkdir -p); 0 or -1 with errno.
+ * Safe when several processes create the same tree at once. */
+int wn_mkdirs(const char *path);
 
 #endif

@@ -58,7 +58,7 @@ static char tmpnames[MAXTMP][PATH_MAX];
 static volatile sig_atomic_t tmpused[MAXTMP];
 static pthread_mutex_t tmpmu = PTHREAD_MUTEX_INITIALIZER;
 
-static int tmp_register(const char *name)
+int wn_tmpfile_register(const char *name)
 {
 	pthread_mutex_lock(&tmpmu);
 	int slot = -1;
@@ -73,7 +73,7 @@ static int tmp_register(const char *name)
 	return slot;
 }
 
-static void tmp_unregister(int slot)
+void wn_tmpfile_unregister(int slot)
 {
 	if (slot < 0) return;
 	pthread_mutex_lock(&tmpmu);
@@ -107,6 +107,25 @@ int wn_path_exists(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0;
+}
+
+int wn_mkdirs(const char *path)
+{
+	size_t n = strlen(path);
+	char *p = malloc(n + 1);
+	if (!p) { errno = ENOMEM; return -1; }
+	memcpy(p, path, n + 1);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/') continue;
+		*s = 0;
+		if (mkdir(p, 0755) && errno != EEXIST) { free(p); return -1; }
+		*s = '/';
+	}
+	int rc = mkdir(p, 0755) && errno != EEXIST ? -1 : 0;
+	int e = errno;
+	free(p);
+	errno = e;
+	return rc;
 }
 
 static int werr(wn_writer *w, int code, const char *what, int e)
@@ -206,7 +225,7 @@ int wn_writer_open(wn_writer **out, const char *path, const wn_writer_opts *o)
 				return werr(w, WN_EIO, path, e);
 			}
 			w->own_fd = 1;
-			w->tmpslot = tmp_register(w->tmp);
+			w->tmpslot = wn_tmpfile_register(w->tmp);
 			fchmod(w->fd, 0644); /* mkstemp makes 0600; shards are shared */
 		}
 	} else {
@@ -281,7 +300,7 @@ int wn_writer_close(wn_writer *w, char *err, size_t errlen)
 	if (!rc && w->tmp && rename(w->tmp, w->path) != 0)
 		rc = werr(w, WN_EIO, "rename", errno);
 	if (w->tmp && rc) unlink(w->tmp);
-	tmp_unregister(w->tmpslot);
+	wn_tmpfile_unregister(w->tmpslot);
 	if (rc && err) snprintf(err, errlen, "%s", w->msg);
 	writer_free(w);
 	return rc;
@@ -292,7 +311,7 @@ void wn_writer_abort(wn_writer *w)
 	if (!w) return;
 	if (w->own_fd) close(w->fd);
 	if (w->tmp) unlink(w->tmp);
-	tmp_unregister(w->tmpslot);
+	wn_tmpfile_unregister(w->tmpslot);
 	writer_free(w);
 }
 

@@ -148,7 +148,10 @@ ok "-O: no output under the final name for the failed input" test ! -e "$T/od2/t
 ok "-O: the good input's output exists" cmp "$T/od2/b.jsonl" "$T/b.jsonl"
 ok "-O: no temporaries left" test -z "$(ls -A "$T/od2" | grep tmp)"
 exits 2 "-o and -O together are a usage error" "$W" cat -o x -O "$T/od" "$T/b.jsonl"
-exits 1 "-O to a missing directory" "$W" cat -O "$T/nodir" "$T/b.jsonl"
+exits 0 "-O to a missing directory creates it" "$W" cat -O "$T/nodir/sub" "$T/b.jsonl"
+ok "... with the output in it" cmp "$T/nodir/sub/b.jsonl" "$T/b.jsonl"
+exits 1 "-O to a file is an error" "$W" cat -O "$T/b.jsonl" "$T/b.jsonl"
+err_has "... naming it" "b.jsonl: not a directory"
 
 # an interrupted run leaves no file under the final name
 mkfifo "$T/fifo"
