@@ -18,6 +18,7 @@
 #define WN_CMD_H
 
 int cmd_cat(int argc, char **argv);
+int cmd_dedup(int argc, char **argv);
 int cmd_filter(int argc, char **argv);
 int cmd_langid(int argc, char **argv);
 int cmd_norm(int argc, char **argv);

@@ -32,6 +32,7 @@ struct command {
 /* sorted by name: looked up with bsearch */
 static const struct command commands[] = {
 	{ "cat", cmd_cat, "concatenate, convert, sample, count and validate shards" },
+	{ "dedup", cmd_dedup, "remove exact and near-duplicate documents, lines and paragraphs" },
 	{ "filter", cmd_filter, "drop low-quality documents: Gopher, C4, FineWeb, regex and classifier rules" },
 	{ "langid", cmd_langid, "identify the language of documents (fastText)" },
 	{ "norm", cmd_norm, "normalise text; read JSONL, text, HTML or WARC" },

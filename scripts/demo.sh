@@ -16,7 +16,9 @@
 #      built-in regex rules, each document judged with the thresholds of its
 #      language, the dropped ones kept aside with their reason; then the
 #      documents dropped per rule and the lines each rule removed;
-#   6. show the run's record with `winnow stats` (funnel, drop reasons,
+#   6. winnow dedup on the filtered shards: exact copies, then near copies
+#      (MinHash LSH with verified candidates), with the counts of each stage;
+#   7. show the run's record with `winnow stats` (funnel, drop reasons,
 #      domains, the language histogram, what each norm rule changed).
 #
 # Everything is written under $WINNOW_DEMO (default: $CACHE/demo), outside
@@ -102,6 +104,27 @@ if command -v sqlite3 >/dev/null; then
 else
 	echo "(install sqlite3 to see the documents dropped and the lines removed per rule)"
 fi
+
+echo
+echo "== winnow dedup: exact copies, then near copies (MinHash LSH, candidates verified)"
+"$W" dedup exact -O "$DEMO/exact" --rejects "$DEMO/exact.rejects.jsonl.zst" --stats "$DB" \
+	"$DEMO"/filter/*.jsonl.zst
+"$W" dedup minhash --verify -O "$DEMO/dedup" --rejects "$DEMO/dedup.rejects.jsonl.zst" \
+	--stats "$DB" "$DEMO"/exact/*.jsonl.zst
+if command -v sqlite3 >/dev/null; then
+	echo
+	echo "-- documents removed per reason, and what each stage counted"
+	sqlite3 -column -header "$DB" "select reason, docs from reasons where tool = 'dedup'"
+	sqlite3 -column -header "$DB" "select stage, name, sum(value) as value from dedup
+		group by stage, name order by stage desc, name"
+fi
+echo "a removed near copy and the document kept in its place:"
+"$W" cat "$DEMO/dedup.rejects.jsonl.zst" 2>/dev/null | head -n 1 |
+	python3 -c 'import json, sys
+for l in sys.stdin:
+    d = json.loads(l)
+    print("  removed:", json.dumps(d.get("id")), d["text"][:100].replace("\n", " "))
+    print("  kept:   ", json.dumps(d["dedup"]["cluster"]))'
 
 echo
 echo "== the pipeline: HTML in, Chinese and English out, filtered"

@@ -13,7 +13,7 @@ for cmd in $("$W" --help | awk '/^Commands:/{f=1;next} f&&/^  [a-z]/{print $1}')
 	eq "$cmd: --help and man/winnow-$cmd.1 list the same options" "$m" "$h"
 	ok "$cmd: man page renders without warnings" bash -c "! man --warnings -l '$page' 2>&1 >/dev/null | grep -q ."
 done
-for page in winnow.1 winnow-stats.5 winnow-formats.5; do
+for page in winnow.1 winnow-stats.5 winnow-formats.5 winnow-dedup.5; do
 	ok "$page exists and renders" bash -c "test -f '$man/$page' && ! man --warnings -l '$man/$page' 2>&1 >/dev/null | grep -q ."
 done
 
