@@ -64,6 +64,8 @@ static const char usage_text[] =
 "                          --shard those of this task)\n"
 "      --force             redo outputs that are already finished\n"
 "      --keep-work         exact and minhash: keep the work directory\n"
+"      --memory SIZE       sig: records held in memory before sorted runs are\n"
+"                          spilled to the work directory (default 2G)\n"
 "Output:\n"
 "      --annotate-only     drop nothing: add the cluster to each duplicate\n"
 "      --annotate-field NAME  its key (default dedup)\n"
@@ -72,7 +74,7 @@ static const char usage_text[] =
 enum {
 	OPT_MODE = WN_OPT_COMMON_END + 1, OPT_UNIT, OPT_MIN_COUNT, OPT_NORM, OPT_NGRAM,
 	OPT_BANDS, OPT_ROWS, OPT_THRESHOLD, OPT_NUM_PERM, OPT_VERIFY, OPT_SEED, OPT_KEEP_BY,
-	OPT_BAND, OPT_FORCE, OPT_KEEP_WORK, OPT_ANNOTATE, OPT_ANNOTATE_FIELD, OPT_THREADS,
+	OPT_BAND, OPT_FORCE, OPT_KEEP_WORK, OPT_ANNOTATE, OPT_ANNOTATE_FIELD, OPT_THREADS, OPT_MEMORY,
 };
 
 static const struct option own[] = {
@@ -95,6 +97,7 @@ static const struct option own[] = {
 	{ "annotate-only", no_argument, NULL, OPT_ANNOTATE },
 	{ "annotate-field", required_argument, NULL, OPT_ANNOTATE_FIELD },
 	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ 0, 0, 0, 0 },
 };
 
@@ -247,6 +250,12 @@ int cmd_dedup(int argc, char **argv)
 		case OPT_ANNOTATE: c.annotate_only = 1; break;
 		case OPT_ANNOTATE_FIELD: c.ann_field = optarg; break;
 		case OPT_THREADS: if (!(rc = int_arg("threads", optarg, 1, 256, &v))) c.threads = (int)v; break;
+		case OPT_MEMORY: {
+			long long m = wn_parse_size(optarg);
+			if (m < 1) rc = cmd_usage_error("--memory: '%s' is not a size", optarg);
+			else c.memory = (uint64_t)m;
+			break;
+		}
 		default: {
 			int r = cmd_other_option(opt, &o, usage_text, argv);
 			if (r >= 0) {

@@ -11,7 +11,9 @@
  *   removal lists applied to the inputs          (apply stage)
  *
  * Normalisation (dd_normalize): NFKD, case folded, combining marks
- * dropped (accents stripped), every decimal digit becomes 0, every
+ * dropped (accents stripped), Traditional Chinese characters mapped to
+ * Simplified ones (OpenCC's t2s, character by character), every decimal
+ * digit becomes 0, every
  * character that is not a letter, digit or mark (punctuation, symbols,
  * white space, controls) becomes a separator; separators collapse to one
  * space and the ends are trimmed.
@@ -57,6 +59,12 @@
 /* ---- normalisation and shingles (shingle.c) ---- */
 
 enum { DD_NORM_FULL = 0, DD_NORM_NONE = 1 };
+
+/* Build the normalisation tables (once per process; the other functions
+ * do it on first use).  Fails, saying why in err, when OpenCC's t2s data
+ * is missing: the Traditional to Simplified fold would then be off, and
+ * the same text would hash differently on another machine. */
+int dd_norm_init(char *err, size_t errlen);
 
 /* Append the normalised text of s[0..n) to out (valid UTF-8 in, valid
  * UTF-8 out; invalid bytes count as separators). */

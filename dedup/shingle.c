@@ -12,7 +12,9 @@
  * a token's hash is XXH3-64 of its span, a shingle's XXH3-64 of N token
  * hashes.
  */
+#include <opencc/opencc.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -77,6 +79,77 @@ static size_t norm_cp(uint32_t c, uint8_t *kind, char *out, size_t cap)
 	return len;
 }
 
+/* The BMP code point of one 3-byte UTF-8 character, or 0. */
+static uint32_t one_cp3(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	if (n != 3 || (u[0] & 0xf0) != 0xe0) return 0;
+	return ((u[0] & 0x0fu) << 12) | ((u[1] & 0x3fu) << 6) | (u[2] & 0x3fu);
+}
+
+static int han_bmp(uint32_t c)
+{
+	return (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff);
+}
+
+/*
+ * Traditional to Simplified, one character at a time: OpenCC's t2s
+ * converts every Han character of the BMP once, each on a line of its
+ * own (so no phrase spans two), and a character becomes the one character
+ * it converts to, chains followed to their end.  What comes out is folded
+ * into the table, so the text pays nothing for it.  OpenCC's phrase
+ * conversions (a word written with other characters) are left out: they
+ * change a shingle, not a character, and are not needed to match the same
+ * text in both scripts character by character.
+ */
+static char t2s_err[256];   /* why the fold is missing, "" when it is there */
+
+static void fold_t2s(void)
+{
+	opencc_t cc = opencc_open("t2s.json");
+	if (cc == (opencc_t)-1) {
+		snprintf(t2s_err, sizeof t2s_err,
+			 "OpenCC cannot load t2s.json (%s): install libopencc-data", opencc_error());
+		return;
+	}
+	wn_buf in = WN_BUF_INIT;
+	for (uint32_t c = 0x3400; c <= 0x9fff; c++) {
+		if (!han_bmp(c)) continue;
+		uint8_t u[4];
+		utf8proc_ssize_t k = utf8proc_encode_char((utf8proc_int32_t)c, u);
+		wn_buf_add(&in, u, (size_t)k);
+		wn_buf_addc(&in, '\n');
+	}
+	char *out = opencc_convert_utf8(cc, in.data, in.len);
+	if (!out) {
+		snprintf(t2s_err, sizeof t2s_err, "OpenCC failed: %s", opencc_error());
+		opencc_close(cc);
+		wn_buf_release(&in);
+		return;
+	}
+	uint16_t *to = wn_calloc(65536, sizeof *to);
+	const char *p = out;
+	for (uint32_t c = 0x3400; c <= 0x9fff; c++) {
+		if (!han_bmp(c)) continue;
+		const char *e = strchr(p, '\n');
+		if (!e) break;  /* a line lost: keep the characters as they are */
+		uint32_t x = one_cp3(p, (size_t)(e - p));
+		if (x && x != c && han_bmp(x)) to[c] = (uint16_t)x;
+		p = e + 1;
+	}
+	opencc_convert_utf8_free(out);
+	opencc_close(cc);
+	wn_buf_release(&in);
+	for (uint32_t c = 0; c < 65536; c++) {
+		if (bmp[c].kind != K_UNSPACED) continue;
+		uint32_t h = one_cp3(bmp[c].out, bmp[c].len);
+		if (!h || !to[h]) continue;
+		for (int k = 0; k < 8 && to[h]; k++) h = to[h];
+		utf8proc_encode_char((utf8proc_int32_t)h, (uint8_t *)bmp[c].out);
+	}
+	free(to);
+}
+
 static void bmp_init(void)
 {
 	bmp = wn_calloc(65536, sizeof *bmp);
@@ -91,6 +164,15 @@ static void bmp_init(void)
 			bmp[c].len = (uint8_t)len;
 		}
 	}
+	fold_t2s();
+}
+
+int dd_norm_init(char *err, size_t errlen)
+{
+	pthread_once(&bmp_once, bmp_init);
+	if (!t2s_err[0]) return 0;
+	snprintf(err, errlen, "%s", t2s_err);
+	return WN_EIO;
 }
 
 /* Decode one code point at s[i] of n; invalid bytes decode as U+FFFD, one

@@ -25,6 +25,7 @@
  * input, pairs merges the counts of all inputs and keeps the hashes seen
  * at least min_count times, apply removes those units.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -33,6 +34,7 @@
 #include <string.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "stage.h"
@@ -343,9 +345,11 @@ typedef struct bucket {
 	wn_buf ids;
 	uint32_t *sets;
 	size_t ns, caps;
+	size_t bytes;          /* what the records above take: spilled past the budget */
 } bucket;
 
 #define NBUCKET 8
+#define DD_DEFAULT_MEMORY (2ULL << 30)  /* --memory: records sig holds, all threads */
 
 typedef struct sig_ctx sig_ctx;
 
@@ -372,6 +376,10 @@ struct sig_ctx {
 	pthread_mutex_t mu;
 	int failed;
 	stage_rec rec;
+	size_t budget;         /* bytes of records per worker before a spill */
+	struct run { int file; char *path; } *runs;  /* spilled sorted runs */
+	size_t nruns, capruns;
+	uint64_t nspill;       /* runs written: their names */
 };
 
 static void grow(void **p, size_t *cap, size_t need, size_t size)
@@ -414,6 +422,8 @@ static bucket *bucket_for(sig_worker *w, int64_t file)
 	wn_buf_init(&freeb->ids, 0);
 	return freeb;
 }
+
+static int spill(sig_ctx *g, bucket *b, int file);
 
 static void *sig_thread_ctx(void *ctx, int i)
 {
@@ -498,6 +508,7 @@ static int sig_doc_fn(void *ctx, wn_item *it, wn_doc *d)
 		return WN_DROP;
 	}
 	grow((void **)&b->docs, &b->capd, b->nd + 1, sizeof *b->docs);
+	b->bytes += sizeof(sig_doc) + sizeof(dd_rec) * (size_t)nkeys + sizeof(uint32_t) * nset;
 	sig_doc *sd = &b->docs[b->nd++];
 	memset(sd, 0, sizeof *sd);
 	sd->line = it->lineno;
@@ -507,6 +518,7 @@ static int sig_doc_fn(void *ctx, wn_item *it, wn_doc *d)
 		sd->id_off = b->ids.len;
 		sd->id_len = (uint32_t)idm->vlen;
 		wn_buf_add(&b->ids, idm->val, idm->vlen);
+		b->bytes += idm->vlen;
 	}
 	for (int k = 0; k < nkeys; k++) {
 		grow((void **)&b->recs[k], &b->capr[k], b->nr[k] + 1, sizeof **b->recs);
@@ -534,9 +546,15 @@ static int sig_doc_fn(void *ctx, wn_item *it, wn_doc *d)
 			b->units[b->nu].hash = h;
 			b->units[b->nu].count = 1;
 			b->nu++;
+			b->bytes += sizeof(dd_unit);
 		}
 	}
+	int rc = b->bytes > g->budget ? spill(g, b, (int)file) : 0;
 	pthread_mutex_unlock(&w->mu);
+	if (rc) {
+		it->stop = 1;
+		g->failed = 1;
+	}
 	return WN_KEEP;
 }
 
@@ -546,19 +564,122 @@ static int cmp_sigdoc(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Take input `file`'s buckets from every worker and write its file. */
-static int sig_write(sig_ctx *g, int file, const wn_input_counts *cnt)
+/* Sort a bucket for writing: documents by line, units by hash (merged),
+ * band records by key then document.  With file >= 0 the band records'
+ * lines first become input `file`'s document numbers (the ordinals). */
+static void bucket_sort(bucket *b, int nb, int64_t file)
+{
+	qsort(b->docs, b->nd, sizeof *b->docs, cmp_sigdoc);
+	for (int r = 0; r < nb; r++) {
+		if (file >= 0)
+			for (size_t j = 0; j < b->nr[r]; j++) {
+				uint64_t line = b->recs[r][j].doc;
+				size_t lo = 0, hi = b->nd;
+				while (lo < hi) {
+					size_t mid = (lo + hi) / 2;
+					if (b->docs[mid].line < line) lo = mid + 1;
+					else hi = mid;
+				}
+				b->recs[r][j].doc = DD_DOC(file, lo);
+			}
+		dd_rec_sort(b->recs[r], b->nr[r]);
+	}
+	if (b->nu) {
+		dd_unit_sort(b->units, b->nu);
+		b->nu = dd_unit_compact(b->units, b->nu);
+	}
+}
+
+/* A signature file (or a spilled run: band records numbered by line) of
+ * input `file` from a sorted bucket. */
+static int bucket_write(sig_ctx *g, const bucket *b, int file, const char *path,
+			uint64_t bytes_in, char *err, size_t errlen)
 {
 	dd_config *c = g->c;
-	bucket all;
-	memset(&all, 0, sizeof all);
-	all.file = -1;
+	dd_hdr h;
+	memset(&h, 0, sizeof h);
+	h.kind = DD_KIND_SIG;
+	h.index = (uint64_t)file;
+	h.ninputs = (uint64_t)g->nsorted;
+	h.ndocs = b->nd;
+	h.aux = bytes_in;
+	snprintf(h.params, sizeof h.params, "%s", g->params);
+	const char *name = g->sorted[file];
+	dd_writer *wr;
+	int rc = dd_writer_open(&wr, path, &h, err, errlen);
+	if (rc) return rc;
+	rc = dd_writer_begin(wr, S_NAME, 0) || dd_writer_add(wr, name, strlen(name)) ||
+	     dd_writer_end(wr) ||
+	     dd_writer_begin(wr, S_DOCS, sizeof(sig_doc)) ||
+	     dd_writer_add(wr, b->docs, sizeof *b->docs * b->nd) || dd_writer_end(wr) ||
+	     dd_writer_begin(wr, S_IDS, 0) || dd_writer_add(wr, b->ids.data, b->ids.len) ||
+	     dd_writer_end(wr);
+	if (!rc && c->verify)
+		rc = dd_writer_begin(wr, S_SETS, sizeof(uint32_t)) ||
+		     dd_writer_add(wr, b->sets, sizeof *b->sets * b->ns) || dd_writer_end(wr);
+	if (!rc && is_units(c))
+		rc = dd_writer_begin(wr, S_UNITS, sizeof(dd_unit)) ||
+		     dd_writer_add(wr, b->units, sizeof *b->units * b->nu) || dd_writer_end(wr);
+	for (int r = 0; !rc && r < g->nbands; r++)
+		rc = dd_writer_begin(wr, S_BAND0 + (uint32_t)r, sizeof(dd_rec)) ||
+		     dd_writer_add(wr, b->recs[r], sizeof **b->recs * b->nr[r]) || dd_writer_end(wr);
+	if (rc) {
+		snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		dd_writer_abort(wr);
+		return 1;
+	}
+	return dd_writer_commit(wr, err, errlen) ? 1 : 0;
+}
+
+static void bucket_reset(bucket *b, int nb)
+{
+	int64_t file = b->file;
+	bucket_free(b, nb);
+	b->file = file;
+	b->recs = wn_calloc((size_t)nb, sizeof *b->recs);
+	b->nr = wn_calloc((size_t)nb, sizeof *b->nr);
+	b->capr = wn_calloc((size_t)nb, sizeof *b->capr);
+	wn_buf_init(&b->ids, 0);
+}
+
+/* Past the budget: the bucket becomes a sorted run in the work directory
+ * (WORK/sig/.NNNNNN.run-K.wdd), merged with the input's other runs when
+ * the input is done.  Called with the worker's lock held. */
+static int spill(sig_ctx *g, bucket *b, int file)
+{
+	pthread_mutex_lock(&g->mu);
+	uint64_t k = g->nspill++;
+	pthread_mutex_unlock(&g->mu);
+	char *path = pathf("%s/sig/.%06d.run-%llu.wdd", g->c->work, file, (unsigned long long)k);
+	bucket_sort(b, g->nbands, -1);
+	char err[512];
+	int rc = bucket_write(g, b, file, path, 0, err, sizeof err);
+	if (rc) {
+		wn_error("%s", err);
+		free(path);
+		return rc;
+	}
+	pthread_mutex_lock(&g->mu);
+	grow((void **)&g->runs, &g->capruns, g->nruns + 1, sizeof *g->runs);
+	g->runs[g->nruns].file = file;
+	g->runs[g->nruns].path = path;
+	g->nruns++;
+	pthread_mutex_unlock(&g->mu);
+	bucket_reset(b, g->nbands);
+	return 0;
+}
+
+/* Take input `file`'s buckets from every worker into one. */
+static void gather(sig_ctx *g, int file, bucket *all)
+{
 	int nb = g->nbands;
-	all.recs = wn_calloc((size_t)nb, sizeof *all.recs);
-	all.nr = wn_calloc((size_t)nb, sizeof *all.nr);
-	all.capr = wn_calloc((size_t)nb, sizeof *all.capr);
-	wn_buf_init(&all.ids, 0);
-	/* gather; ids and sets offsets are rebased */
+	memset(all, 0, sizeof *all);
+	all->file = -1;
+	all->recs = wn_calloc((size_t)nb, sizeof *all->recs);
+	all->nr = wn_calloc((size_t)nb, sizeof *all->nr);
+	all->capr = wn_calloc((size_t)nb, sizeof *all->capr);
+	wn_buf_init(&all->ids, 0);
+	/* ids and sets offsets are rebased */
 	for (int k = 0; k < g->nw; k++) {
 		sig_worker *w = g->w[k];
 		if (!w) continue;
@@ -566,98 +687,333 @@ static int sig_write(sig_ctx *g, int file, const wn_input_counts *cnt)
 		for (int i = 0; i < NBUCKET; i++) {
 			bucket *b = &w->b[i];
 			if (b->file != file) continue;
-			grow((void **)&all.docs, &all.capd, all.nd + b->nd, sizeof *all.docs);
+			grow((void **)&all->docs, &all->capd, all->nd + b->nd, sizeof *all->docs);
 			for (size_t j = 0; j < b->nd; j++) {
 				sig_doc sd = b->docs[j];
-				sd.id_off += all.ids.len;
-				sd.set_off += all.ns;
-				all.docs[all.nd++] = sd;
+				sd.id_off += all->ids.len;
+				sd.set_off += all->ns;
+				all->docs[all->nd++] = sd;
 			}
-			wn_buf_add(&all.ids, b->ids.data, b->ids.len);
-			grow((void **)&all.sets, &all.caps, all.ns + b->ns, sizeof *all.sets);
-			if (b->ns) memcpy(all.sets + all.ns, b->sets, sizeof *b->sets * b->ns);
-			all.ns += b->ns;
+			wn_buf_add(&all->ids, b->ids.data, b->ids.len);
+			grow((void **)&all->sets, &all->caps, all->ns + b->ns, sizeof *all->sets);
+			if (b->ns) memcpy(all->sets + all->ns, b->sets, sizeof *b->sets * b->ns);
+			all->ns += b->ns;
 			for (int r = 0; r < nb; r++) {
-				grow((void **)&all.recs[r], &all.capr[r], all.nr[r] + b->nr[r],
-				     sizeof **all.recs);
+				grow((void **)&all->recs[r], &all->capr[r], all->nr[r] + b->nr[r],
+				     sizeof **all->recs);
 				if (b->nr[r])
-					memcpy(all.recs[r] + all.nr[r], b->recs[r],
-					       sizeof **all.recs * b->nr[r]);
-				all.nr[r] += b->nr[r];
+					memcpy(all->recs[r] + all->nr[r], b->recs[r],
+					       sizeof **all->recs * b->nr[r]);
+				all->nr[r] += b->nr[r];
 			}
-			grow((void **)&all.units, &all.capu, all.nu + b->nu, sizeof *all.units);
-			if (b->nu) memcpy(all.units + all.nu, b->units, sizeof *b->units * b->nu);
-			all.nu += b->nu;
+			grow((void **)&all->units, &all->capu, all->nu + b->nu, sizeof *all->units);
+			if (b->nu) memcpy(all->units + all->nu, b->units, sizeof *b->units * b->nu);
+			all->nu += b->nu;
+			all->bytes += b->bytes;
 			bucket_free(b, nb);
 		}
 		pthread_mutex_unlock(&w->mu);
 	}
-	qsort(all.docs, all.nd, sizeof *all.docs, cmp_sigdoc);
-	/* band records: line -> ordinal (docs are sorted by line), then sort */
-	for (int r = 0; r < nb; r++) {
-		for (size_t j = 0; j < all.nr[r]; j++) {
-			uint64_t line = all.recs[r][j].doc;
-			size_t lo = 0, hi = all.nd;
-			while (lo < hi) {
-				size_t mid = (lo + hi) / 2;
-				if (all.docs[mid].line < line) lo = mid + 1;
-				else hi = mid;
-			}
-			all.recs[r][j].doc = DD_DOC(file, lo);
+}
+
+/* Take the runs of input `file` off the list (the caller frees them). */
+static char **take_runs(sig_ctx *g, int file, size_t *n)
+{
+	pthread_mutex_lock(&g->mu);
+	char **out = wn_calloc(g->nruns + 1, sizeof *out);
+	size_t k = 0, m = 0;
+	for (size_t i = 0; i < g->nruns; i++) {
+		if (g->runs[i].file == file) out[k++] = g->runs[i].path;
+		else g->runs[m++] = g->runs[i];
+	}
+	g->nruns = m;
+	pthread_mutex_unlock(&g->mu);
+	*n = k;
+	return out;
+}
+
+static void free_runs(char **runs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unlink(runs[i]);
+		free(runs[i]);
+	}
+	free(runs);
+}
+
+/* ---- merging runs: a heap of cursors over sorted arrays ---- */
+
+typedef struct mcur {
+	const unsigned char *p, *end;
+	size_t size;           /* record bytes */
+	uint32_t run;
+} mcur;
+
+typedef int (*mless)(const void *a, const void *b);
+
+static void mheap_down(mcur *h, size_t n, size_t i, mless less)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && less(h[l].p, h[m].p)) m = l;
+		if (l + 1 < n && less(h[l + 1].p, h[m].p)) m = l + 1;
+		if (m == i) return;
+		mcur t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/* The smallest record's cursor; NULL when every run is done. */
+static mcur *mheap_top(mcur *h, size_t n) { return n ? &h[0] : NULL; }
+
+/* Advance the top cursor past its record. */
+static void mheap_pop(mcur *h, size_t *n, mless less)
+{
+	h[0].p += h[0].size;
+	if (h[0].p == h[0].end) h[0] = h[--*n];
+	mheap_down(h, *n, 0, less);
+}
+
+static size_t mheap_init(mcur *h, size_t n, mless less)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (h[i].p < h[i].end) h[k++] = h[i];
+	for (size_t i = k; i-- > 0;) mheap_down(h, k, i, less);
+	return k;
+}
+
+static int less_line(const void *a, const void *b)
+{
+	return ((const sig_doc *)a)->line < ((const sig_doc *)b)->line;
+}
+
+static int less_rec(const void *a, const void *b) { return dd_rec_cmp(a, b) < 0; }
+
+static int less_unit(const void *a, const void *b)
+{
+	return ((const dd_unit *)a)->hash < ((const dd_unit *)b)->hash;
+}
+
+/* Input `file`'s signature file from its sorted runs: documents merged by
+ * line (their ids and sets follow in the same order), units by hash,
+ * each band by key and line; a line's ordinal is its rank among the
+ * input's documents (a bitmap of their lines with counts per word). */
+static int runs_merge(sig_ctx *g, int file, char **runs, size_t nrun, uint64_t bytes_in,
+		      uint64_t counts[3], char *err, size_t errlen)
+{
+	err[0] = 0;
+	dd_config *c = g->c;
+	int nb = g->nbands;
+	dd_file *f = wn_calloc(nrun, sizeof *f);
+	const sig_doc **docs = wn_calloc(nrun, sizeof *docs);
+	const unsigned char **ids = wn_calloc(nrun, sizeof *ids);
+	const uint32_t **sets = wn_calloc(nrun, sizeof *sets);
+	uint64_t *nd = wn_calloc(nrun, sizeof *nd);
+	mcur *h = wn_calloc(nrun, sizeof *h);
+	uint64_t *bits = NULL, *rank = NULL;
+	uint64_t total = 0, maxline = 0, nsigned = 0, nunits = 0;
+	int rc = 0;
+	size_t opened = 0;
+	for (size_t i = 0; i < nrun && !rc; i++) {
+		const void *q;
+		uint64_t n;
+		rc = dd_file_open(&f[i], runs[i], DD_KIND_SIG, g->params, err, errlen);
+		if (rc) break;
+		opened++;
+		rc = dd_file_sect(&f[i], S_DOCS, &q, &nd[i], 0, err, errlen);
+		docs[i] = q;
+		if (!rc) rc = dd_file_sect(&f[i], S_IDS, &q, &n, 0, err, errlen);
+		ids[i] = q;
+		if (!rc && c->verify) {
+			rc = dd_file_sect(&f[i], S_SETS, &q, &n, 0, err, errlen);
+			sets[i] = q;
 		}
-		dd_rec_sort(all.recs[r], all.nr[r]);
+		total += nd[i];
+		if (nd[i] && docs[i][nd[i] - 1].line > maxline) maxline = docs[i][nd[i] - 1].line;
 	}
-	if (all.nu) {
-		dd_unit_sort(all.units, all.nu);
-		all.nu = dd_unit_compact(all.units, all.nu);
-	}
-	dd_hdr h;
-	memset(&h, 0, sizeof h);
-	h.kind = DD_KIND_SIG;
-	h.index = (uint64_t)file;
-	h.ninputs = (uint64_t)g->nsorted;
-	h.ndocs = all.nd;
-	h.aux = cnt ? cnt->bytes_in : 0;
-	snprintf(h.params, sizeof h.params, "%s", g->params);
-	char *path = sig_path(c, (uint64_t)file);
-	const char *name = g->sorted[file];
-	char err[512];
-	dd_writer *wr;
-	int rc = dd_writer_open(&wr, path, &h, err, sizeof err);
+	dd_writer *wr = NULL;
 	if (!rc) {
+		dd_hdr hd;
+		memset(&hd, 0, sizeof hd);
+		hd.kind = DD_KIND_SIG;
+		hd.index = (uint64_t)file;
+		hd.ninputs = (uint64_t)g->nsorted;
+		hd.ndocs = total;
+		hd.aux = bytes_in;
+		snprintf(hd.params, sizeof hd.params, "%s", g->params);
+		char *path = sig_path(c, (uint64_t)file);
+		rc = dd_writer_open(&wr, path, &hd, err, errlen);
+		free(path);
+	}
+	size_t nw = (size_t)(maxline / 64) + 1;
+	if (!rc) {
+		const char *name = g->sorted[file];
 		rc = dd_writer_begin(wr, S_NAME, 0) || dd_writer_add(wr, name, strlen(name)) ||
-		     dd_writer_end(wr) ||
-		     dd_writer_begin(wr, S_DOCS, sizeof(sig_doc)) ||
-		     dd_writer_add(wr, all.docs, sizeof *all.docs * all.nd) || dd_writer_end(wr) ||
-		     dd_writer_begin(wr, S_IDS, 0) || dd_writer_add(wr, all.ids.data, all.ids.len) ||
 		     dd_writer_end(wr);
-		if (!rc && c->verify)
-			rc = dd_writer_begin(wr, S_SETS, sizeof(uint32_t)) ||
-			     dd_writer_add(wr, all.sets, sizeof *all.sets * all.ns) || dd_writer_end(wr);
-		if (!rc && is_units(c))
-			rc = dd_writer_begin(wr, S_UNITS, sizeof(dd_unit)) ||
-			     dd_writer_add(wr, all.units, sizeof *all.units * all.nu) ||
-			     dd_writer_end(wr);
-		for (int r = 0; !rc && r < nb; r++)
-			rc = dd_writer_begin(wr, S_BAND0 + (uint32_t)r, sizeof(dd_rec)) ||
-			     dd_writer_add(wr, all.recs[r], sizeof **all.recs * all.nr[r]) ||
-			     dd_writer_end(wr);
+		/* documents, with the offsets of their ids and sets in the
+		 * merged order; the lines into the bitmap */
+		bits = wn_calloc(nw, sizeof *bits);
+		rank = wn_calloc(nw, sizeof *rank);
+		for (size_t i = 0; i < nrun; i++)
+			h[i] = (mcur){ (const unsigned char *)docs[i],
+				       (const unsigned char *)(docs[i] + nd[i]), sizeof(sig_doc),
+				       (uint32_t)i };
+		size_t nh = mheap_init(h, nrun, less_line);
+		uint64_t id_off = 0, set_off = 0;
+		rc = rc || dd_writer_begin(wr, S_DOCS, sizeof(sig_doc));
+		for (mcur *t; !rc && (t = mheap_top(h, nh)); mheap_pop(h, &nh, less_line)) {
+			sig_doc d = *(const sig_doc *)t->p;
+			bits[d.line / 64] |= 1ULL << (d.line % 64);
+			d.id_off = id_off;
+			d.set_off = set_off;
+			id_off += d.id_len;
+			set_off += d.set_len;
+			rc = dd_writer_add(wr, &d, sizeof d);
+		}
+		rc = rc || dd_writer_end(wr);
+		for (size_t k = 1; k < nw; k++)
+			rank[k] = rank[k - 1] + (uint64_t)__builtin_popcountll(bits[k - 1]);
+		/* ids, then sets, in the same order */
+		for (int pass = 0; pass < (c->verify ? 2 : 1) && !rc; pass++) {
+			for (size_t i = 0; i < nrun; i++)
+				h[i] = (mcur){ (const unsigned char *)docs[i],
+					       (const unsigned char *)(docs[i] + nd[i]),
+					       sizeof(sig_doc), (uint32_t)i };
+			nh = mheap_init(h, nrun, less_line);
+			rc = dd_writer_begin(wr, pass ? S_SETS : S_IDS, pass ? sizeof(uint32_t) : 0);
+			for (mcur *t; !rc && (t = mheap_top(h, nh)); mheap_pop(h, &nh, less_line)) {
+				const sig_doc *d = (const sig_doc *)t->p;
+				if (pass)
+					rc = dd_writer_add(wr, sets[t->run] + d->set_off,
+							   sizeof(uint32_t) * d->set_len);
+				else
+					rc = dd_writer_add(wr, ids[t->run] + d->id_off, d->id_len);
+			}
+			rc = rc || dd_writer_end(wr);
+		}
+	}
+	if (!rc && is_units(c)) {
+		for (size_t i = 0; i < nrun && !rc; i++) {
+			const void *q;
+			uint64_t n;
+			rc = dd_file_sect(&f[i], S_UNITS, &q, &n, 0, err, errlen);
+			h[i] = (mcur){ q, (const unsigned char *)q + n * sizeof(dd_unit),
+				       sizeof(dd_unit), (uint32_t)i };
+		}
+		size_t nh = rc ? 0 : mheap_init(h, nrun, less_unit);
+		rc = rc || dd_writer_begin(wr, S_UNITS, sizeof(dd_unit));
+		dd_unit cur = { 0, 0 };
+		for (mcur *t; !rc && (t = mheap_top(h, nh)); mheap_pop(h, &nh, less_unit)) {
+			const dd_unit *u = (const dd_unit *)t->p;
+			if (cur.count && u->hash == cur.hash) {
+				cur.count += u->count;
+				continue;
+			}
+			if (cur.count) {
+				rc = dd_writer_add(wr, &cur, sizeof cur);
+				nunits++;
+			}
+			cur = *u;
+		}
+		if (!rc && cur.count) {
+			rc = dd_writer_add(wr, &cur, sizeof cur);
+			nunits++;
+		}
+		rc = rc || dd_writer_end(wr);
+	}
+	for (int r = 0; r < nb && !rc; r++) {
+		for (size_t i = 0; i < nrun && !rc; i++) {
+			const void *q;
+			uint64_t n;
+			rc = dd_file_sect(&f[i], S_BAND0 + (uint32_t)r, &q, &n, 0, err, errlen);
+			h[i] = (mcur){ q, (const unsigned char *)q + n * sizeof(dd_rec), sizeof(dd_rec),
+				       (uint32_t)i };
+		}
+		size_t nh = rc ? 0 : mheap_init(h, nrun, less_rec);
+		rc = rc || dd_writer_begin(wr, S_BAND0 + (uint32_t)r, sizeof(dd_rec));
+		for (mcur *t; !rc && (t = mheap_top(h, nh)); mheap_pop(h, &nh, less_rec)) {
+			dd_rec x = *(const dd_rec *)t->p;
+			uint64_t line = x.doc;
+			uint64_t below = line ? bits[line / 64] & ((1ULL << (line % 64)) - 1) : 0;
+			x.doc = DD_DOC(file, rank[line / 64] + (uint64_t)__builtin_popcountll(below));
+			rc = dd_writer_add(wr, &x, sizeof x);
+			nsigned += r == 0;
+		}
+		rc = rc || dd_writer_end(wr);
+	}
+	counts[0] = total;
+	counts[1] = nsigned;
+	counts[2] = nunits;
+	if (wr) {
 		if (rc) {
-			snprintf(err, sizeof err, "%s: write failed: %s", path, strerror(errno));
+			if (!err[0])
+				snprintf(err, errlen, "%s/sig/%06d.wdd: write failed: %s", c->work, file,
+					 strerror(errno));
 			dd_writer_abort(wr);
 		} else {
-			rc = dd_writer_commit(wr, err, sizeof err);
+			rc = dd_writer_commit(wr, err, errlen);
 		}
 	}
+	for (size_t i = 0; i < opened; i++) dd_file_close(&f[i]);
+	free(f);
+	free(docs);
+	free(ids);
+	free(sets);
+	free(nd);
+	free(h);
+	free(bits);
+	free(rank);
+	return rc ? 1 : 0;
+}
+
+/* Input `file` is done: its signature file, from memory or from its
+ * spilled runs and what is left in memory. */
+static int sig_write(sig_ctx *g, int file, const wn_input_counts *cnt)
+{
+	dd_config *c = g->c;
+	int nb = g->nbands;
+	bucket all;
+	gather(g, file, &all);
+	size_t nrun;
+	char **runs = take_runs(g, file, &nrun);
+	char err[512] = "";
+	int rc = 0;
+	uint64_t bytes_in = cnt ? cnt->bytes_in : 0;
+	uint64_t counts[3] = { 0, 0, 0 };  /* documents, signed, units */
+	if (!nrun) {
+		bucket_sort(&all, nb, file);
+		char *path = sig_path(c, (uint64_t)file);
+		rc = bucket_write(g, &all, file, path, bytes_in, err, sizeof err);
+		free(path);
+		counts[0] = all.nd;
+		counts[1] = nb ? all.nr[0] : 0;
+		counts[2] = all.nu;
+	} else {
+		if (all.nd) {
+			/* the rest becomes one more run */
+			bucket_sort(&all, nb, -1);
+			char *path = pathf("%s/sig/.%06d.run-last.wdd", c->work, file);
+			rc = bucket_write(g, &all, file, path, 0, err, sizeof err);
+			runs = wn_realloc(runs, sizeof *runs * (nrun + 1));
+			runs[nrun++] = path;
+		}
+		if (!rc) rc = runs_merge(g, file, runs, nrun, bytes_in, counts, err, sizeof err);
+		if (!rc) wn_info("%s: merged %zu sorted runs", g->sorted[file], nrun);
+	}
+	free_runs(runs, nrun);
 	if (rc) {
 		wn_error("%s", err);
 	} else {
-		rec_add(&g->rec, name, "docs", all.nd);
-		rec_add(&g->rec, name, "bytes", cnt ? cnt->bytes_in : 0);
-		if (nb) rec_add(&g->rec, name, "signed", all.nr[0]);
-		if (is_units(c)) rec_add(&g->rec, name, "units", all.nu);
+		const char *name = g->sorted[file];
+		rec_add(&g->rec, name, "docs", counts[0]);
+		rec_add(&g->rec, name, "bytes", bytes_in);
+		if (nb) rec_add(&g->rec, name, "signed", counts[1]);
+		if (is_units(c)) rec_add(&g->rec, name, "units", counts[2]);
+		if (nrun) rec_add(&g->rec, name, "runs", nrun);
 	}
-	free(path);
 	bucket_free(&all, nb);
 	return rc ? -1 : 0;
 }
@@ -677,6 +1033,9 @@ static void sig_input_done(void *ctx, wn_run *r, const char *input, int ok,
 				if (w->b[i].file == file) bucket_free(&w->b[i], g->nbands);
 			pthread_mutex_unlock(&w->mu);
 		}
+		size_t n;
+		char **runs = take_runs(g, file, &n);
+		free_runs(runs, n);
 		g->failed = 1;
 		return;
 	}
@@ -703,8 +1062,38 @@ static int valid_file(const char *path, uint32_t kind, const char *params)
 	return ok;
 }
 
+/* Spilled runs a killed sig left behind for input i. */
+static void drop_stale_runs(const dd_config *c, int i)
+{
+	char *dir = pathf("%s/sig", c->work);
+	char prefix[32];
+	snprintf(prefix, sizeof prefix, ".%06d.run-", i);
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (!strncmp(e->d_name, prefix, strlen(prefix))) {
+				char *p = pathf("%s/%s", dir, e->d_name);
+				unlink(p);
+				free(p);
+			}
+		closedir(d);
+	}
+	free(dir);
+}
+
+/* The normalisation tables, before any text is read. */
+static int norm_ready(void)
+{
+	char err[300];
+	if (!dd_norm_init(err, sizeof err)) return 0;
+	wn_error("%s", err);
+	return 1;
+}
+
 int dd_stage_sig(dd_config *c, int ninputs, char **inputs)
 {
+	if (norm_ready()) return 1;
 	char **sorted = sorted_inputs(ninputs, inputs);
 	if (!sorted) return 2;
 	if (c->mode == DD_MODE_MINHASH && c->bands > MAX_BANDS) {
@@ -735,6 +1124,11 @@ int dd_stage_sig(dd_config *c, int ninputs, char **inputs)
 		}
 		free(p);
 	}
+	int nthreads = c->threads > 0 ? c->threads : wn_ncpus();
+	uint64_t mem = c->memory ? c->memory : DD_DEFAULT_MEMORY;
+	g.budget = (size_t)(mem / (uint64_t)nthreads);
+	if (g.budget < 4096) g.budget = 4096;
+	for (int i = 0; i < nsel; i++) drop_stale_runs(c, input_index(sorted, ninputs, sel[i]));
 	int rc = rec_begin(&g.rec, c, "sig");
 	if (nsel && !rc) {
 		wn_opts o = *c->o;
@@ -762,6 +1156,11 @@ int dd_stage_sig(dd_config *c, int ninputs, char **inputs)
 		if (g.failed && !rc) rc = 1;
 	}
 	rc = rec_end(&g.rec, c, rc);
+	for (size_t i = 0; i < g.nruns; i++) {  /* of inputs that did not finish */
+		unlink(g.runs[i].path);
+		free(g.runs[i].path);
+	}
+	free(g.runs);
 	free(sel);
 	free(g.w);
 	dd_minhash_free(g.mh);
@@ -1692,6 +2091,7 @@ static void apply_input_done(void *ctx, wn_run *r, const char *input, int ok,
 
 int dd_stage_apply(dd_config *c, int ninputs, char **inputs)
 {
+	if (norm_ready()) return 1;
 	if (dd_config_load(c)) return 1;
 	char **sorted = sorted_inputs(ninputs, inputs);
 	if (!sorted) return 2;

@@ -34,6 +34,7 @@ typedef struct dd_config {
 	const char *keep_by;     /* field whose highest value is kept (NULL: first) */
 	const char *work;        /* work directory */
 	int threads;
+	uint64_t memory;         /* sig: bytes of records held before spilling runs */
 	int force;               /* redo finished outputs */
 	int annotate_only;       /* apply: annotate instead of dropping */
 	int skip_outputs;        /* apply: outputs that exist are finished */

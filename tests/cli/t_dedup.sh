@@ -128,6 +128,25 @@ eq "stats: cluster's removed = the rejects" "$(q "$T/mh.db" "select value from d
 eq "stats: a pairs row per band" "$(q "$T/mh.db" "select count(*) from dedup where stage='pairs' and name='pairs'")" "14"
 eq "stats: pairs written = pairs clustered" "$(q "$T/mh.db" "select sum(value) from dedup where stage='pairs' and name='pairs'")" "$(q "$T/mh.db" "select value from dedup where stage='cluster' and name='pairs'")"
 
+# ---- a small --memory: sig spills sorted runs and merges them, same result ----
+"$W" dedup minhash -q --memory 64K --threads 2 $IN -O "$T/sp" --rejects "$T/sp.rej.jsonl" --stats "$T/sp.db"
+for k in 0 1 2 3; do
+	eq "--memory 64K: the same output as in memory: shard$k" "$(cmp "$T/sp/shard$k.jsonl" "$T/mh/shard$k.jsonl" && echo same)" "same"
+done
+eq "--memory 64K: the same rejects" "$(md5sum <"$T/sp.rej.jsonl")" "$(md5sum <"$T/mh.rej.jsonl")"
+ok "--memory 64K: every input was spilled in several runs" test "$(q "$T/sp.db" "select count(*) from dedup where stage='sig' and name='runs' and value > 1")" -eq 4
+"$W" dedup minhash -q --verify $IN -O "$T/vm" --rejects "$T/vm.rej.jsonl"
+"$W" dedup minhash -q --verify --memory 64K $IN -O "$T/vsp" --rejects "$T/vsp.rej.jsonl"
+eq "--verify --memory 64K: shingle sets merged from runs, the same result" "$(cat "$T"/vsp/*.jsonl "$T/vsp.rej.jsonl" | md5sum)" "$(cat "$T"/vm/*.jsonl "$T/vm.rej.jsonl" | md5sum)"
+"$W" dedup exact -q --unit line --memory 16K --norm none $IN -O "$T/lnsp" --rejects "$T/lnsp.rej.jsonl"
+"$W" dedup exact -q --unit line --norm none $IN -O "$T/lnm" --rejects "$T/lnm.rej.jsonl"
+eq "--memory: line counts merged from runs give the same lines removed" "$(cat "$T"/lnsp/*.jsonl "$T/lnsp.rej.jsonl" | md5sum)" "$(cat "$T"/lnm/*.jsonl "$T/lnm.rej.jsonl" | md5sum)"
+mkdir -p "$T/wst/sig"
+echo junk >"$T/wst/sig/.000001.run-7.wdd"
+"$W" dedup sig -q --mode exact -W "$T/wst" $IN
+ok "sig removes the runs a killed sig left behind" test ! -e "$T/wst/sig/.000001.run-7.wdd"
+exits 2 "--memory must be a size" "$W" dedup sig --mode exact --memory lots -W "$T/wst" $IN
+
 # ---- the staged run removes exactly what the one-machine run does ----
 WK=$T/work
 for i in 0 1 2; do

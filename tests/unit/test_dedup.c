@@ -49,6 +49,26 @@ Test(dedup_norm, case_accents_digits_punctuation_space)
 	expect_norm("ab\xff" "cd", "ab cd");
 }
 
+Test(dedup_norm, traditional_chinese_becomes_simplified)
+{
+	char err[300];
+	cr_assert_eq(dd_norm_init(err, sizeof err), 0, "%s", err);
+	/* the Analects in both scripts normalise to the same text */
+	char *t = norm("學而時習之，不亦說乎？有朋自遠方來，不亦樂乎？");
+	char *s = norm("学而时习之，不亦说乎？有朋自远方来，不亦乐乎？");
+	cr_expect_str_eq(t, s);
+	cr_expect_str_eq(s, "学而时习之 不亦说乎 有朋自远方来 不亦乐乎");
+	free(t);
+	free(s);
+	/* compatibility ideographs first become unified ones, then fold */
+	expect_norm("\xef\xa4\x80", "岂"); /* U+F900 -> U+8C48 豈 -> 岂 */
+	/* a chain of the t2s tables is followed to its end (薴 -> 苧 -> 苎) */
+	expect_norm("薴", "苎");
+	/* simplified text is unchanged; kana lose their voicing marks as
+	 * Latin letters lose their accents (NFKD, marks stripped) */
+	expect_norm("ひらがな 汉字", "ひらかな 汉字");
+}
+
 static size_t shingles_of(dd_shingler *z, const char *s, const uint64_t **out)
 {
 	return dd_shingles(z, s, strlen(s), out);
