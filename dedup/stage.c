@@ -564,26 +564,62 @@ static int cmp_sigdoc(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A document's ordinal from its line: a bitmap of the lines that are
+ * documents, and the documents before each 64-line word. */
+typedef struct line_rank {
+	uint64_t *bits, *before;
+	size_t nw;
+} line_rank;
+
+static void rank_init(line_rank *r, uint64_t maxline)
+{
+	r->nw = (size_t)(maxline / 64) + 1;
+	r->bits = wn_calloc(r->nw, sizeof *r->bits);
+	r->before = wn_calloc(r->nw, sizeof *r->before);
+}
+
+static inline void rank_set(line_rank *r, uint64_t line)
+{
+	r->bits[line / 64] |= 1ULL << (line % 64);
+}
+
+static void rank_done(line_rank *r)
+{
+	for (size_t k = 1; k < r->nw; k++)
+		r->before[k] = r->before[k - 1] + (uint64_t)__builtin_popcountll(r->bits[k - 1]);
+}
+
+static inline uint64_t rank_of(const line_rank *r, uint64_t line)
+{
+	uint64_t below = r->bits[line / 64] & ((1ULL << (line % 64)) - 1);
+	return r->before[line / 64] + (uint64_t)__builtin_popcountll(below);
+}
+
+static void rank_free(line_rank *r)
+{
+	free(r->bits);
+	free(r->before);
+}
+
 /* Sort a bucket for writing: documents by line, units by hash (merged),
  * band records by key then document.  With file >= 0 the band records'
  * lines first become input `file`'s document numbers (the ordinals). */
 static void bucket_sort(bucket *b, int nb, int64_t file)
 {
 	qsort(b->docs, b->nd, sizeof *b->docs, cmp_sigdoc);
+	line_rank rk = { 0 };
+	if (file >= 0 && nb) {
+		rank_init(&rk, b->nd ? b->docs[b->nd - 1].line : 0);
+		for (size_t j = 0; j < b->nd; j++) rank_set(&rk, b->docs[j].line);
+		rank_done(&rk);
+	}
 	for (int r = 0; r < nb; r++) {
 		if (file >= 0)
-			for (size_t j = 0; j < b->nr[r]; j++) {
-				uint64_t line = b->recs[r][j].doc;
-				size_t lo = 0, hi = b->nd;
-				while (lo < hi) {
-					size_t mid = (lo + hi) / 2;
-					if (b->docs[mid].line < line) lo = mid + 1;
-					else hi = mid;
-				}
-				b->recs[r][j].doc = DD_DOC(file, lo);
-			}
+			for (size_t j = 0; j < b->nr[r]; j++)
+				b->recs[r][j].doc = DD_DOC(file, rank_of(&rk, b->recs[r][j].doc));
 		dd_rec_sort(b->recs[r], b->nr[r]);
 	}
+	rank_free(&rk);
 	if (b->nu) {
 		dd_unit_sort(b->units, b->nu);
 		b->nu = dd_unit_compact(b->units, b->nu);
@@ -813,7 +849,7 @@ static int runs_merge(sig_ctx *g, int file, char **runs, size_t nrun, uint64_t b
 	const uint32_t **sets = wn_calloc(nrun, sizeof *sets);
 	uint64_t *nd = wn_calloc(nrun, sizeof *nd);
 	mcur *h = wn_calloc(nrun, sizeof *h);
-	uint64_t *bits = NULL, *rank = NULL;
+	line_rank rk = { 0 };
 	uint64_t total = 0, maxline = 0, nsigned = 0, nunits = 0;
 	int rc = 0;
 	size_t opened = 0;
@@ -848,15 +884,13 @@ static int runs_merge(sig_ctx *g, int file, char **runs, size_t nrun, uint64_t b
 		rc = dd_writer_open(&wr, path, &hd, err, errlen);
 		free(path);
 	}
-	size_t nw = (size_t)(maxline / 64) + 1;
 	if (!rc) {
 		const char *name = g->sorted[file];
 		rc = dd_writer_begin(wr, S_NAME, 0) || dd_writer_add(wr, name, strlen(name)) ||
 		     dd_writer_end(wr);
 		/* documents, with the offsets of their ids and sets in the
 		 * merged order; the lines into the bitmap */
-		bits = wn_calloc(nw, sizeof *bits);
-		rank = wn_calloc(nw, sizeof *rank);
+		rank_init(&rk, maxline);
 		for (size_t i = 0; i < nrun; i++)
 			h[i] = (mcur){ (const unsigned char *)docs[i],
 				       (const unsigned char *)(docs[i] + nd[i]), sizeof(sig_doc),
@@ -866,7 +900,7 @@ static int runs_merge(sig_ctx *g, int file, char **runs, size_t nrun, uint64_t b
 		rc = rc || dd_writer_begin(wr, S_DOCS, sizeof(sig_doc));
 		for (mcur *t; !rc && (t = mheap_top(h, nh)); mheap_pop(h, &nh, less_line)) {
 			sig_doc d = *(const sig_doc *)t->p;
-			bits[d.line / 64] |= 1ULL << (d.line % 64);
+			rank_set(&rk, d.line);
 			d.id_off = id_off;
 			d.set_off = set_off;
 			id_off += d.id_len;
@@ -874,8 +908,7 @@ static int runs_merge(sig_ctx *g, int file, char **runs, size_t nrun, uint64_t b
 			rc = dd_writer_add(wr, &d, sizeof d);
 		}
 		rc = rc || dd_writer_end(wr);
-		for (size_t k = 1; k < nw; k++)
-			rank[k] = rank[k - 1] + (uint64_t)__builtin_popcountll(bits[k - 1]);
+		rank_done(&rk);
 		/* ids, then sets, in the same order */
 		for (int pass = 0; pass < (c->verify ? 2 : 1) && !rc; pass++) {
 			for (size_t i = 0; i < nrun; i++)
@@ -936,9 +969,7 @@ static int runs_merge(sig_ctx *g, int file, char **runs, size_t nrun, uint64_t b
 		rc = rc || dd_writer_begin(wr, S_BAND0 + (uint32_t)r, sizeof(dd_rec));
 		for (mcur *t; !rc && (t = mheap_top(h, nh)); mheap_pop(h, &nh, less_rec)) {
 			dd_rec x = *(const dd_rec *)t->p;
-			uint64_t line = x.doc;
-			uint64_t below = line ? bits[line / 64] & ((1ULL << (line % 64)) - 1) : 0;
-			x.doc = DD_DOC(file, rank[line / 64] + (uint64_t)__builtin_popcountll(below));
+			x.doc = DD_DOC(file, rank_of(&rk, x.doc));
 			rc = dd_writer_add(wr, &x, sizeof x);
 			nsigned += r == 0;
 		}
@@ -964,8 +995,7 @@ static int runs_merge(sig_ctx *g, int file, char **runs, size_t nrun, uint64_t b
 	free(sets);
 	free(nd);
 	free(h);
-	free(bits);
-	free(rank);
+	rank_free(&rk);
 	return rc ? 1 : 0;
 }
 

@@ -9,15 +9,31 @@
  * document order within each band.
  */
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
 #include "dedup.h"
 #include "../lib/err.h"
 
+/* Arrays of hundreds of megabytes: on 2 MiB boundaries and advised to use
+ * huge pages, which makes their first touch (filling parent[]) several
+ * times faster than 4 KiB page faults, and the random finds miss the TLB
+ * less. */
+static void *big_alloc(size_t bytes)
+{
+	const size_t huge = (size_t)2 << 20;
+	if (bytes < huge) return malloc(bytes);
+	size_t len = (bytes + huge - 1) / huge * huge;
+	void *p = aligned_alloc(huge, len);
+	if (p) madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
+
 int dd_uf_init(dd_uf *u, uint64_t n, int with_values)
 {
 	u->n = n;
-	u->parent = malloc(sizeof *u->parent * (n ? n : 1));
-	u->value = with_values ? calloc(n ? n : 1, sizeof *u->value) : NULL;
+	u->parent = big_alloc(sizeof *u->parent * (n ? n : 1));
+	u->value = with_values ? big_alloc(sizeof *u->value * (n ? n : 1)) : NULL;
 	if (!u->parent || (with_values && !u->value)) {
 		free(u->parent);
 		free(u->value);
@@ -26,6 +42,7 @@ int dd_uf_init(dd_uf *u, uint64_t n, int with_values)
 		return WN_ENOMEM;
 	}
 	for (uint64_t i = 0; i < n; i++) u->parent[i] = i;
+	if (u->value) memset(u->value, 0, sizeof *u->value * (n ? n : 1));
 	return 0;
 }
 
