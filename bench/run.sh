@@ -17,9 +17,14 @@
 #      cat on a Chinese shard (~50 MB: the handbook's zh-CN prose and
 #      fortunes-zh pages of scripts/make-filter-corpus.py, repeated)
 #   7. the JSON parsers (bench/json/run.sh), when BENCH_JSON is not 0
+#   8. winnow dedup minhash (bench/dedup_speed.sh): signatures fast vs
+#      naive per core, union-find over 100M pairs, and an end-to-end run
+#      on DEDUP_DOCS (default 10M) short documents with a projection to 1B;
+#      then precision and recall against all-pairs ground truth on 20,000
+#      real documents (bench/dedup_quality.sh)
 # Results are printed; bench/README.md records them.  Nothing here fails
 # on a time.  BENCH_ONLY=filter (or a comma-separated list of io, langid,
-# norm, filter, json) runs only those sections.
+# norm, filter, json, dedup) runs only those sections.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$here/..
@@ -161,3 +166,9 @@ if want json && [ "${BENCH_JSON:-1}" != 0 ] && [ -x "$here/json/run.sh" ]; then
 	"$here/json/run.sh" "$B/text.jsonl"
 fi
 rm -f "$B/out.jsonl.zst" "$B/ref.jsonl.zst" "$B/huge.out.zst" "$B/huge.ref.zst"
+if want dedup; then
+	echo
+	WINNOW=$W "$here/dedup_speed.sh"
+	echo
+	WINNOW=$W "$here/dedup_quality.sh"
+fi
