@@ -119,12 +119,12 @@ if command -v sqlite3 >/dev/null; then
 		group by stage, name order by stage desc, name"
 fi
 echo "a removed near copy and the document kept in its place:"
-"$W" cat "$DEMO/dedup.rejects.jsonl.zst" 2>/dev/null | head -n 1 |
+# (the reader stops after one line: the writer's SIGPIPE is expected)
+"$W" cat "$DEMO/dedup.rejects.jsonl.zst" 2>/dev/null |
 	python3 -c 'import json, sys
-for l in sys.stdin:
-    d = json.loads(l)
-    print("  removed:", json.dumps(d.get("id")), d["text"][:100].replace("\n", " "))
-    print("  kept:   ", json.dumps(d["dedup"]["cluster"]))'
+d = json.loads(sys.stdin.readline())
+print("  removed:", json.dumps(d.get("id")), d["text"][:100].replace("\n", " "))
+print("  kept:   ", json.dumps(d["dedup"]["cluster"]))' || true
 
 echo
 echo "== the pipeline: HTML in, Chinese and English out, filtered"
@@ -145,3 +145,4 @@ echo "  sqlite3 $DB 'select tool, reason, docs from reasons'"
 echo "  sqlite3 $DB \"select key, sum(docs_in) from counts where kind='lang' group by key order by 2 desc limit 10\""
 echo "  sqlite3 $DB \"select key, sum(docs_in) from counts where kind='norm' group by key\""
 echo "  sqlite3 $DB \"select key, sum(docs), sum(units) from edits where kind='filter_edit' group by key\""
+echo "  sqlite3 $DB \"select stage, name, sum(value) from dedup group by 1, 2\""
