@@ -1475,9 +1475,7 @@ static int units_merge(dd_config *c, work *w, stage_rec *rec)
 		free(path);
 		return 0;
 	}
-	typedef struct ucur { const dd_unit *u, *end; } ucur;
-	ucur *h = wn_calloc(w->ninputs + 1, sizeof *h);
-	size_t nh = 0;
+	mcur *h = wn_calloc(w->ninputs + 1, sizeof *h);
 	for (uint64_t i = 0; i < w->ninputs; i++) {
 		const void *p;
 		uint64_t n;
@@ -1487,25 +1485,10 @@ static int units_merge(dd_config *c, work *w, stage_rec *rec)
 			free(path);
 			return 1;
 		}
-		if (n) {
-			h[nh].u = p;
-			h[nh].end = (const dd_unit *)p + n;
-			nh++;
-		}
+		h[i] = (mcur){ p, (const unsigned char *)p + n * sizeof(dd_unit), sizeof(dd_unit),
+			       (uint32_t)i };
 	}
-#define ULESS(a, b) ((a).u->hash < (b).u->hash)
-	/* heapify */
-	for (size_t s = nh; s-- > 0;) {
-		size_t i = s;
-		for (;;) {
-			size_t l = 2 * i + 1, m = i;
-			if (l < nh && ULESS(h[l], h[m])) m = l;
-			if (l + 1 < nh && ULESS(h[l + 1], h[m])) m = l + 1;
-			if (m == i) break;
-			ucur t = h[i]; h[i] = h[m]; h[m] = t;
-			i = m;
-		}
-	}
+	size_t nh = mheap_init(h, w->ninputs, less_unit);
 	dd_hdr hd;
 	memset(&hd, 0, sizeof hd);
 	hd.kind = DD_KIND_UNITS;
@@ -1521,30 +1504,19 @@ static int units_merge(dd_config *c, work *w, stage_rec *rec)
 	dd_writer_begin(wr, S_UNITS, sizeof(uint64_t));
 	uint64_t cur = 0, cnt = 0, distinct = 0, kept = 0;
 	int have = 0, rc = 0;
-	while (nh && !rc) {
-		dd_unit u = *h[0].u;
-		if (++h[0].u == h[0].end) h[0] = h[--nh];
-		size_t i = 0;
-		for (;;) {
-			size_t l = 2 * i + 1, m = i;
-			if (l < nh && ULESS(h[l], h[m])) m = l;
-			if (l + 1 < nh && ULESS(h[l + 1], h[m])) m = l + 1;
-			if (m == i) break;
-			ucur t = h[i]; h[i] = h[m]; h[m] = t;
-			i = m;
-		}
-		if (have && u.hash == cur) {
-			cnt += u.count;
+	for (mcur *t; !rc && (t = mheap_top(h, nh)); mheap_pop(h, &nh, less_unit)) {
+		const dd_unit *u = (const dd_unit *)t->p;
+		if (have && u->hash == cur) {
+			cnt += u->count;
 			continue;
 		}
 		if (have && cnt >= c->min_count) { rc = dd_writer_add(wr, &cur, sizeof cur); kept++; }
 		have = 1;
-		cur = u.hash;
-		cnt = u.count;
+		cur = u->hash;
+		cnt = u->count;
 		distinct++;
 	}
 	if (!rc && have && cnt >= c->min_count) { rc = dd_writer_add(wr, &cur, sizeof cur); kept++; }
-#undef ULESS
 	free(h);
 	if (rc) {
 		wn_error("%s: write failed: %s", path, strerror(errno));
