@@ -255,6 +255,20 @@ static uint64_t unit_hash(const char *s, size_t n, int norm, wn_buf *tmp, int *e
 	return XXH3_64bits(tmp->data, tmp->len);
 }
 
+/* The header of a file of the work directory (the writer fills in the
+ * sections). */
+static void file_hdr(dd_hdr *h, uint32_t kind, uint64_t index, uint64_t ninputs, uint64_t ndocs,
+		     uint64_t aux, const char *params)
+{
+	memset(h, 0, sizeof *h);
+	h->kind = kind;
+	h->index = index;
+	h->ninputs = ninputs;
+	h->ndocs = ndocs;
+	h->aux = aux;
+	snprintf(h->params, sizeof h->params, "%s", params);
+}
+
 /* ---- the stage's record in --stats ----
  *
  * sig, pairs and cluster write no documents, so they do not go through the
@@ -633,13 +647,7 @@ static int bucket_write(sig_ctx *g, const bucket *b, int file, const char *path,
 {
 	dd_config *c = g->c;
 	dd_hdr h;
-	memset(&h, 0, sizeof h);
-	h.kind = DD_KIND_SIG;
-	h.index = (uint64_t)file;
-	h.ninputs = (uint64_t)g->nsorted;
-	h.ndocs = b->nd;
-	h.aux = bytes_in;
-	snprintf(h.params, sizeof h.params, "%s", g->params);
+	file_hdr(&h, DD_KIND_SIG, (uint64_t)file, (uint64_t)g->nsorted, b->nd, bytes_in, g->params);
 	const char *name = g->sorted[file];
 	dd_writer *wr;
 	int rc = dd_writer_open(&wr, path, &h, err, errlen);
@@ -873,13 +881,8 @@ static int runs_merge(sig_ctx *g, int file, char **runs, size_t nrun, uint64_t b
 	dd_writer *wr = NULL;
 	if (!rc) {
 		dd_hdr hd;
-		memset(&hd, 0, sizeof hd);
-		hd.kind = DD_KIND_SIG;
-		hd.index = (uint64_t)file;
-		hd.ninputs = (uint64_t)g->nsorted;
-		hd.ndocs = total;
-		hd.aux = bytes_in;
-		snprintf(hd.params, sizeof hd.params, "%s", g->params);
+		file_hdr(&hd, DD_KIND_SIG, (uint64_t)file, (uint64_t)g->nsorted, total, bytes_in,
+			 g->params);
 		char *path = sig_path(c, (uint64_t)file);
 		rc = dd_writer_open(&wr, path, &hd, err, errlen);
 		free(path);
@@ -1379,12 +1382,7 @@ static int pairs_band(dd_config *c, work *w, int band, const verifier *v, stage_
 	}
 	for (size_t i = nh; i-- > 0;) heap_down(h, nh, i);
 	dd_hdr hd;
-	memset(&hd, 0, sizeof hd);
-	hd.kind = DD_KIND_PAIRS;
-	hd.index = (uint64_t)band;
-	hd.ninputs = w->ninputs;
-	hd.ndocs = total;
-	snprintf(hd.params, sizeof hd.params, "%s", w->params);
+	file_hdr(&hd, DD_KIND_PAIRS, (uint64_t)band, w->ninputs, total, 0, w->params);
 	dd_writer *wr;
 	if (dd_writer_open(&wr, path, &hd, err, sizeof err)) {
 		wn_error("%s", err);
@@ -1490,10 +1488,7 @@ static int units_merge(dd_config *c, work *w, stage_rec *rec)
 	}
 	size_t nh = mheap_init(h, w->ninputs, less_unit);
 	dd_hdr hd;
-	memset(&hd, 0, sizeof hd);
-	hd.kind = DD_KIND_UNITS;
-	hd.ninputs = w->ninputs;
-	snprintf(hd.params, sizeof hd.params, "%s", w->params);
+	file_hdr(&hd, DD_KIND_UNITS, 0, w->ninputs, 0, 0, w->params);
 	dd_writer *wr;
 	if (dd_writer_open(&wr, path, &hd, err, sizeof err)) {
 		wn_error("%s", err);
@@ -1720,13 +1715,7 @@ static int rm_write(dd_config *c, work *w, uint64_t in, dd_uf *u, const uint8_t 
 		nrm++;
 	}
 	dd_hdr hd;
-	memset(&hd, 0, sizeof hd);
-	hd.kind = DD_KIND_REMOVE;
-	hd.index = in;
-	hd.ninputs = w->ninputs;
-	hd.ndocs = hi - lo;
-	hd.aux = w->sig[in].h.aux;
-	snprintf(hd.params, sizeof hd.params, "%s", w->params);
+	file_hdr(&hd, DD_KIND_REMOVE, in, w->ninputs, hi - lo, w->sig[in].h.aux, w->params);
 	dd_writer *wr;
 	int rc = dd_writer_open(&wr, path, &hd, err, sizeof err);
 	if (!rc) {
