@@ -248,38 +248,50 @@ static inline void add_tok(dd_shingler *z, size_t off, size_t len)
 	z->ntok++;
 }
 
-/* Normalise s into z->norm and, when z is not NULL, record token spans.
- * The state: in_word while a spaced token is open (starting at wstart);
- * sep when a separator was seen since the last output. */
+/* The normaliser's state: in_word while a spaced token is open (starting
+ * at wstart); sep when a separator was seen since the last output; base
+ * where this text's output starts. */
+typedef struct nstate {
+	size_t base, wstart;
+	int in_word, sep;
+} nstate;
+
+static inline void end_word(dd_shingler *z, nstate *st, const wn_buf *out)
+{
+	if (st->in_word && z) add_tok(z, st->wstart, out->len - st->wstart);
+	st->in_word = 0;
+}
+
+/* Before output: one space for the separators seen (none at the start). */
+static inline void put_space(nstate *st, wn_buf *out)
+{
+	if (st->sep && out->len > st->base) wn_buf_addc(out, ' ');
+	st->sep = 0;
+}
+
+static inline void open_word(nstate *st, wn_buf *out)
+{
+	if (st->in_word) return;
+	put_space(st, out);
+	st->in_word = 1;
+	st->wstart = out->len;
+}
+
+/* Normalise s into out and, when z is not NULL, record token spans. */
 static void normalize(dd_shingler *z, const char *text, size_t n, wn_buf *out)
 {
 	pthread_once(&bmp_once, bmp_init);
 	const unsigned char *s = (const unsigned char *)text;
-	size_t base = out->len;
-	int in_word = 0, sep = 0;
-	size_t wstart = 0;
+	nstate st = { out->len, 0, 0, 0 };
 	char tmp[64];
 	for (size_t i = 0; i < n;) {
 		unsigned b = s[i];
 		const char *o;
 		size_t olen, l;
 		uint8_t kind;
-		if (b < 0x80) {
-			char c = ascii_map[b];
-			if (!c) {
-				if (in_word && z) add_tok(z, wstart, out->len - wstart);
-				in_word = 0;
-				sep = 1;
-				i++;
-				continue;
-			}
+		if (b < 0x80 && ascii_map[b]) {
 			/* a run of ASCII letters and digits */
-			if (!in_word) {
-				if (sep && out->len > base) wn_buf_addc(out, ' ');
-				sep = 0;
-				in_word = 1;
-				wstart = out->len;
-			}
+			open_word(&st, out);
 			size_t j = i;
 			while (j < n && s[j] < 0x80 && ascii_map[s[j]]) j++;
 			wn_buf_grow(out, j - i);
@@ -290,42 +302,39 @@ static void normalize(dd_shingler *z, const char *text, size_t n, wn_buf *out)
 			i = j;
 			continue;
 		}
-		uint32_t c = decode(s, i, n, &l);
-		if (c < 65536 && bmp[c].kind != K_LONG) {
-			kind = bmp[c].kind;
-			o = bmp[c].out;
-			olen = bmp[c].len;
+		if (b < 0x80) {
+			kind = K_SEP;
+			o = NULL;
+			olen = 0;
+			l = 1;
 		} else {
-			olen = norm_cp(c, &kind, tmp, sizeof tmp);
-			if (olen > sizeof tmp) { kind = K_SEP; olen = 0; }
-			o = tmp;
+			uint32_t c = decode(s, i, n, &l);
+			if (c < 65536 && bmp[c].kind != K_LONG) {
+				kind = bmp[c].kind;
+				o = bmp[c].out;
+				olen = bmp[c].len;
+			} else {
+				olen = norm_cp(c, &kind, tmp, sizeof tmp);
+				if (olen > sizeof tmp) { kind = K_SEP; olen = 0; }
+				o = tmp;
+			}
 		}
 		i += l;
 		if (kind == K_SEP) {
-			if (in_word && z) add_tok(z, wstart, out->len - wstart);
-			in_word = 0;
-			sep = 1;
-			continue;
-		}
-		if (kind == K_UNSPACED) {
-			if (in_word && z) add_tok(z, wstart, out->len - wstart);
-			in_word = 0;
-			if (sep && out->len > base) wn_buf_addc(out, ' ');
-			sep = 0;
+			end_word(z, &st, out);
+			st.sep = 1;
+		} else if (kind == K_UNSPACED) {
+			end_word(z, &st, out);
+			put_space(&st, out);
 			size_t at = out->len;
 			wn_buf_add(out, o, olen);
 			if (z) add_tok(z, at, olen);
-			continue;
+		} else {
+			open_word(&st, out);
+			wn_buf_add(out, o, olen);
 		}
-		if (!in_word) {
-			if (sep && out->len > base) wn_buf_addc(out, ' ');
-			sep = 0;
-			in_word = 1;
-			wstart = out->len;
-		}
-		wn_buf_add(out, o, olen);
 	}
-	if (in_word && z) add_tok(z, wstart, out->len - wstart);
+	end_word(z, &st, out);
 }
 
 void dd_normalize(const char *s, size_t n, wn_buf *out)
