@@ -255,6 +255,17 @@ static uint64_t unit_hash(const char *s, size_t n, int norm, wn_buf *tmp, int *e
 	return XXH3_64bits(tmp->data, tmp->len);
 }
 
+/* The document loop of sig and apply: what both give it. */
+static void stage_run(wn_run *r, const dd_config *c, wn_opts *o)
+{
+	memset(r, 0, sizeof *r);
+	r->tool = "dedup";
+	r->o = o;
+	r->argc = c->argc;
+	r->argv = c->argv;
+	r->threads = c->threads;
+}
+
 /* The header of a file of the work directory (the writer fills in the
  * sections). */
 static void file_hdr(dd_hdr *h, uint32_t kind, uint64_t index, uint64_t ninputs, uint64_t ndocs,
@@ -1173,16 +1184,11 @@ int dd_stage_sig(dd_config *c, int ninputs, char **inputs)
 		o.rejects = NULL;     /* sig drops nothing; apply writes the rejects */
 		o.stats = NULL;       /* recorded here (stage_rec) */
 		wn_run r;
-		memset(&r, 0, sizeof r);
-		r.tool = "dedup";
-		r.o = &o;
-		r.argc = c->argc;
-		r.argv = c->argv;
+		stage_run(&r, c, &o);
 		r.fn = sig_doc_fn;
 		r.ctx = &g;
 		r.no_output = 1;
 		r.input_done = sig_input_done;
-		r.threads = c->threads;
 		r.thread_ctx = sig_thread_ctx;
 		r.thread_ctx_free = sig_thread_free;
 		rc = wn_run_main(&r, nsel, sel);
@@ -2126,15 +2132,10 @@ int dd_stage_apply(dd_config *c, int ninputs, char **inputs)
 		wn_opts o = *c->o;
 		if (c->skip_outputs && !c->force && o.outdir) o.skip_existing = 1;
 		wn_run r;
-		memset(&r, 0, sizeof r);
-		r.tool = "dedup";
-		r.o = &o;
-		r.argc = c->argc;
-		r.argv = c->argv;
+		stage_run(&r, c, &o);
 		r.fn = apply_fn;
 		r.ctx = &g;
 		r.input_done = apply_input_done;
-		r.threads = c->threads;
 		r.thread_ctx = apply_thread_ctx;
 		r.thread_ctx_free = apply_thread_free;
 		if (is_units(c)) {
