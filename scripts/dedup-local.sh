@@ -17,13 +17,12 @@ if [ "${1:-}" = -P ]; then P=$2; shift 2; fi
 [ $# -ge 3 ] || { sed -n 6,13p "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 work=$1 outdir=$2
 shift 2
-inputs=() opts=()
+inputs=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do inputs+=("$1"); shift; done
 [ "${1:-}" = "--" ] && shift
 opts=("$@")
 [ ${#opts[@]} -gt 0 ] || opts=(--mode minhash)
 W=${WINNOW:-winnow}
-export W work outdir
 db=$work/stats.db
 mkdir -p "$work" "$outdir"
 
