@@ -50,6 +50,9 @@ FILTER_SRC := $(wildcard filters/*.c)
 # deduplication: normalisation, MinHash, intermediate files, stages
 DEDUP_SRC := $(wildcard dedup/*.c)
 
+# tokenizers: vocabularies, BPE encoder and trainer, token-file packers
+TOK_SRC := $(wildcard tokenize/*.c)
+
 CMD_SRC := \
 	cmd/cat.c \
 	cmd/dedup.c \
@@ -65,7 +68,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 RULES_OBJ := $(BUILD)/gen/default_rules.o
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/%.o) $(FILTER_SRC:%.c=$(BUILD)/%.o) \
-	$(DEDUP_SRC:%.c=$(BUILD)/%.o) \
+	$(DEDUP_SRC:%.c=$(BUILD)/%.o) $(TOK_SRC:%.c=$(BUILD)/%.o) \
 	$(RULES_OBJ)
 CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
