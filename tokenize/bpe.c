@@ -30,6 +30,7 @@
 #include <pcre2.h>
 
 #include "bpe.h"
+#include "bpe_unicode.h"
 #include "../lib/err.h"
 #include "../lib/hash.h"
 #include "../lib/jtree.h"
@@ -360,15 +361,80 @@ static int place_specials(wn_bpe *b, tokbuild *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* The characters of Unicode's White_Space property, which is what \s
+ * means in tiktoken's and Hugging Face's regex engines; PCRE2's \s also
+ * takes U+180E (MONGOLIAN VOWEL SEPARATOR, white space before Unicode
+ * 6.3). */
+#define WS_CHARS "\\t\\n\\x0b\\f\\r \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+
+/* The characters class NAME (at s, up to "}") holds in tiktoken's regex
+ * engine beyond PCRE2's Unicode 14 tables; NULL for other classes. */
+static const char *new_chars(const char *s)
+{
+	static const struct { const char *name, *chars; } t[] = {
+		{ "L}", WN_UNI_NEW_L }, { "N}", WN_UNI_NEW_N }, { "M}", WN_UNI_NEW_M },
+		{ "Lu}", WN_UNI_NEW_Lu }, { "Ll}", WN_UNI_NEW_Ll }, { "Lt}", WN_UNI_NEW_Lt },
+		{ "Lm}", WN_UNI_NEW_Lm }, { "Lo}", WN_UNI_NEW_Lo },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (!strncmp(s, t[i].name, strlen(t[i].name))) return t[i].chars;
+	return NULL;
+}
+
+/* pat with \s and \S spelt out as White_Space (inside a class too;
+ * a \S inside a class is left to PCRE2, none of the patterns has one). */
+static char *white_space_pattern(const char *pat)
+{
+	wn_buf o;
+	wn_buf_init(&o, 0);
+	int in_class = 0;
+	for (const char *p = pat; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			const char *cls = p[1] == 'p' && p[2] == '{' ? new_chars(p + 3) : NULL;
+			if (cls) {
+				size_t k = (size_t)(strchr(p, '}') - p) + 1;
+				if (!in_class) wn_buf_addc(&o, '[');
+				wn_buf_add(&o, p, k);
+				wn_buf_adds(&o, cls);
+				if (!in_class) wn_buf_addc(&o, ']');
+				p += k - 1;
+				continue;
+			}
+			if (p[1] == 's') {
+				wn_buf_adds(&o, in_class ? WS_CHARS : "[" WS_CHARS "]");
+			} else if (p[1] == 'S' && !in_class) {
+				wn_buf_adds(&o, "[^" WS_CHARS "]");
+			} else {
+				wn_buf_add(&o, p, 2);
+			}
+			p++;
+			continue;
+		}
+		if (*p == '[' && !in_class) {
+			in_class = 1;
+			wn_buf_addc(&o, *p);
+			/* a ] first in a class (after ^) is a literal */
+			if (p[1] == '^') wn_buf_addc(&o, *++p);
+			if (p[1] == ']') wn_buf_addc(&o, *++p);
+			continue;
+		}
+		if (*p == ']' && in_class) in_class = 0;
+		wn_buf_addc(&o, *p);
+	}
+	return wn_buf_detach(&o, NULL);
+}
+
 static int compile_pattern(wn_bpe *b, const char *pat, char *err, size_t errlen)
 {
 	const char *named_pat = wn_bpe_pattern(pat);
 	if (named_pat) pat = named_pat;
 	int ec;
 	PCRE2_SIZE eo;
-	b->re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+	char *ws = white_space_pattern(pat);
+	b->re = pcre2_compile((PCRE2_SPTR)ws, PCRE2_ZERO_TERMINATED,
 			      PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY | PCRE2_MATCH_INVALID_UTF, &ec, &eo,
 			      NULL);
+	free(ws);
 	if (!b->re) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(ec, msg, sizeof msg);
