@@ -36,7 +36,7 @@
 #include "../lib/jtree.h"
 
 #define SMALL 64
-#define CACHE_SLOTS 4096
+#define CACHE_SLOTS 16384
 #define CACHE_KEY 32
 #define CACHE_TOK 15
 #define NONE UINT32_MAX
@@ -60,7 +60,7 @@ struct wn_bpe {
 	uint32_t *off, *len;    /* per id */
 	char *bytes;
 	size_t nbytes;
-	uint32_t *tab;          /* id + 1, or 0 */
+	uint64_t *tab;          /* (hash >> 32) << 32 | (id + 1), or 0 */
 	uint64_t tmask;
 	struct pair_ent *pairs;
 	uint64_t pmask;
@@ -69,7 +69,7 @@ struct wn_bpe {
 	int sem, ignore_merges, split;
 	struct special *spec;
 	int nspec;
-	pcre2_code *re;
+	pcre2_code *re, *re_ext;
 	int jit;
 	char *pattern;
 	char desc[512];
@@ -226,11 +226,13 @@ static int is_special_id(const wn_bpe *b, uint32_t id)
 
 static uint32_t lookup_bytes(const wn_bpe *b, const char *p, size_t n, uint64_t h)
 {
+	uint64_t tag = h >> 32 << 32;
 	for (uint64_t i = h & b->tmask;; i = (i + 1) & b->tmask) {
-		uint32_t v = b->tab[i];
+		uint64_t v = b->tab[i];
 		if (!v) return NONE;
-		v--;
-		if (b->len[v] == n && !memcmp(b->bytes + b->off[v], p, n)) return v;
+		if ((v & 0xffffffff00000000ULL) != tag) continue;
+		uint32_t id = (uint32_t)v - 1;
+		if (b->len[id] == n && !memcmp(b->bytes + b->off[id], p, n)) return id;
 	}
 }
 
@@ -248,7 +250,7 @@ static int build_bytes_table(wn_bpe *b, const char *what, char *err, size_t errl
 			return fail(err, errlen, "%s: tokens %u and %u have the same bytes", what, other, id);
 		uint64_t i = h & b->tmask;
 		while (b->tab[i]) i = (i + 1) & b->tmask;
-		b->tab[i] = id + 1;
+		b->tab[i] = (h >> 32 << 32) | (id + 1);
 	}
 	for (int c = 0; c < 256; c++) {
 		char ch = (char)c;
@@ -383,14 +385,14 @@ static const char *new_chars(const char *s)
 
 /* pat with \s and \S spelt out as White_Space (inside a class too;
  * a \S inside a class is left to PCRE2, none of the patterns has one). */
-static char *white_space_pattern(const char *pat)
+static char *white_space_pattern(const char *pat, int ext)
 {
 	wn_buf o;
 	wn_buf_init(&o, 0);
 	int in_class = 0;
 	for (const char *p = pat; *p; p++) {
 		if (*p == '\\' && p[1]) {
-			const char *cls = p[1] == 'p' && p[2] == '{' ? new_chars(p + 3) : NULL;
+			const char *cls = ext && p[1] == 'p' && p[2] == '{' ? new_chars(p + 3) : NULL;
 			if (cls) {
 				size_t k = (size_t)(strchr(p, '}') - p) + 1;
 				if (!in_class) wn_buf_addc(&o, '[');
@@ -424,23 +426,94 @@ static char *white_space_pattern(const char *pat)
 	return wn_buf_detach(&o, NULL);
 }
 
+static pcre2_code *compile_one(const char *pat, int ext, char *err, size_t errlen)
+{
+	int ec;
+	PCRE2_SIZE eo;
+	char *ws = white_space_pattern(pat, ext);
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)ws, PCRE2_ZERO_TERMINATED,
+				       PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY | PCRE2_MATCH_INVALID_UTF,
+				       &ec, &eo, NULL);
+	free(ws);
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(ec, msg, sizeof msg);
+		fail(err, errlen, "pattern: %s at offset %zu", (char *)msg, (size_t)eo);
+		return NULL;
+	}
+	return re;
+}
+
+/* The sorted ranges of WN_UNI_NEW_L, _N and _M, merged. */
+static uint32_t (*new_ranges)[2];
+static size_t n_new_ranges;
+
+static int range_cmp(const void *a, const void *c)
+{
+	const uint32_t *x = a, *y = c;
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+static void new_ranges_init(void)
+{
+	const char *src[] = { WN_UNI_NEW_L, WN_UNI_NEW_N, WN_UNI_NEW_M };
+	size_t cap = 0;
+	for (int i = 0; i < 3; i++)
+		for (const char *p = src[i]; (p = strstr(p, "\\x{")); p++) cap++;
+	new_ranges = wn_malloc((cap + 1) * sizeof *new_ranges);
+	size_t n = 0;
+	for (int i = 0; i < 3; i++)
+		for (const char *p = src[i]; *p;) {
+			char *e;
+			uint32_t lo = (uint32_t)strtoul(p + 3, &e, 16), hi = lo;
+			p = e + 1;
+			if (*p == '-') {
+				hi = (uint32_t)strtoul(p + 4, &e, 16);
+				p = e + 1;
+			}
+			new_ranges[n][0] = lo;
+			new_ranges[n][1] = hi;
+			n++;
+		}
+	qsort(new_ranges, n, sizeof *new_ranges, range_cmp);
+	n_new_ranges = n;
+}
+
+/* Does text hold a character the Unicode 14 tables do not classify as
+ * tiktoken's engine does?  (None below U+1C80.) */
+static int has_new_chars(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < 0xe1) continue;
+		uint32_t c;
+		if (s[i] < 0xf0 && i + 2 < n) c = (uint32_t)(s[i] & 0x0f) << 12 | (uint32_t)(s[i + 1] & 0x3f) << 6 | (s[i + 2] & 0x3f);
+		else if (s[i] >= 0xf0 && i + 3 < n)
+			c = (uint32_t)(s[i] & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3f) << 12 |
+			    (uint32_t)(s[i + 2] & 0x3f) << 6 | (s[i + 3] & 0x3f);
+		else continue;
+		if (c < 0x1c80) continue;
+		size_t lo = 0, hi = n_new_ranges;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (new_ranges[mid][1] < c) lo = mid + 1;
+			else hi = mid;
+		}
+		if (lo < n_new_ranges && new_ranges[lo][0] <= c) return 1;
+	}
+	return 0;
+}
+
+/* Two compilations: with the classes as PCRE2's Unicode 14 tables have
+ * them (fast), and with the later characters added (used only for a text
+ * that holds one of them: large classes slow the matcher by a third). */
 static int compile_pattern(wn_bpe *b, const char *pat, char *err, size_t errlen)
 {
 	const char *named_pat = wn_bpe_pattern(pat);
 	if (named_pat) pat = named_pat;
-	int ec;
-	PCRE2_SIZE eo;
-	char *ws = white_space_pattern(pat);
-	b->re = pcre2_compile((PCRE2_SPTR)ws, PCRE2_ZERO_TERMINATED,
-			      PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY | PCRE2_MATCH_INVALID_UTF, &ec, &eo,
-			      NULL);
-	free(ws);
-	if (!b->re) {
-		PCRE2_UCHAR msg[256];
-		pcre2_get_error_message(ec, msg, sizeof msg);
-		return fail(err, errlen, "pattern: %s at offset %zu", (char *)msg, (size_t)eo);
-	}
-	b->jit = pcre2_jit_compile(b->re, PCRE2_JIT_COMPLETE) == 0;
+	if (!(b->re = compile_one(pat, 0, err, errlen))) return -1;
+	if (!(b->re_ext = compile_one(pat, 1, err, errlen))) return -1;
+	b->jit = pcre2_jit_compile(b->re, PCRE2_JIT_COMPLETE) == 0 &&
+		 pcre2_jit_compile(b->re_ext, PCRE2_JIT_COMPLETE) == 0;
 	b->pattern = wn_strdup(pat);
 	return 0;
 }
@@ -854,6 +927,8 @@ wn_bpe *wn_bpe_load(const char *spec, const wn_bpe_load_opts *o, char *err, size
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, bytelevel_init);
+	static pthread_once_t once_ranges = PTHREAD_ONCE_INIT;
+	pthread_once(&once_ranges, new_ranges_init);
 	wn_bpe *b = wn_calloc(1, sizeof *b);
 	tokbuild t;
 	memset(&t, 0, sizeof t);
@@ -917,6 +992,7 @@ void wn_bpe_free(wn_bpe *b)
 	for (int i = 0; i < b->nspec; i++) free(b->spec[i].text);
 	free(b->spec);
 	if (b->re) pcre2_code_free(b->re);
+	if (b->re_ext) pcre2_code_free(b->re_ext);
 	free(b->pattern);
 	free(b);
 }
@@ -974,7 +1050,7 @@ wn_bpe_state *wn_bpe_state_new(const wn_bpe *b)
 {
 	wn_bpe_state *st = wn_calloc(1, sizeof *st);
 	st->b = b;
-	st->md = pcre2_match_data_create_from_pattern(b->re, NULL);
+	st->md = pcre2_match_data_create_from_pattern(b->re_ext, NULL);
 	if (!st->md) wn_die_oom();
 	st->cache = wn_calloc(CACHE_SLOTS, sizeof *st->cache);
 	return st;
@@ -1172,9 +1248,10 @@ static void split_text(wn_bpe_state *st, const char *text, size_t n, piece_fn fn
 	const wn_bpe *b = st->b;
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(st->md);
 	size_t pos = 0, gap = 0;
+	const pcre2_code *re = has_new_chars((const unsigned char *)text, n) ? b->re_ext : b->re;
 	while (pos < n) {
-		int rc = b->jit ? pcre2_jit_match(b->re, (PCRE2_SPTR)text, n, pos, 0, st->md, NULL)
-				: pcre2_match(b->re, (PCRE2_SPTR)text, n, pos, 0, st->md, NULL);
+		int rc = b->jit ? pcre2_jit_match(re, (PCRE2_SPTR)text, n, pos, 0, st->md, NULL)
+				: pcre2_match(re, (PCRE2_SPTR)text, n, pos, 0, st->md, NULL);
 		if (rc < 0) break;
 		size_t s = ov[0], e = ov[1];
 		if (e == s) { /* an empty match: the character is not matched */
