@@ -87,6 +87,7 @@ struct res {
 	size_t msg_off, msg_len;  /* in aux */
 	size_t tally_off;         /* in aux: ntally (index, amount) pairs */
 	uint32_t ntally;
+	size_t data_off, data_len; /* in aux: the tool's data for commit */
 };
 
 typedef struct loop loop;
@@ -313,6 +314,11 @@ static void process(worker *W, const char *input, const struct entry *e, struct 
 		}
 	}
 	R->stop = (uint8_t)(it.stop != 0);
+	if (v != WN_DROP && it.data_len) {
+		R->data_off = aux->len;
+		R->data_len = it.data_len;
+		wn_buf_add(aux, it.data, it.data_len);
+	}
 	if (v == WN_DROP) {
 		R->kind = R_DROP;
 		R->reason = it.reason ? it.reason : "dropped";
@@ -426,6 +432,15 @@ static void commit(loop *L, const struct res *R, const char *out, const char *au
 	if (!r->no_output && L->out)
 		write_out(L, L->out, rp, R->out_len,
 			  L->o->outdir || L->o->output ? "output" : "stdout");
+	if (r->commit && !L->fatal) {
+		wn_commit c = { r->input, R->lineno, R->data_len ? aux + R->data_off : NULL, R->data_len,
+				R->has_domain ? (R->dom_len ? aux + R->dom_off : "") : NULL,
+				R->has_domain ? R->dom_len : 0 };
+		if (r->commit(r->ctx, r, &c)) {
+			L->fatal = 1;
+			r->exit_code = 1;
+		}
+	}
 }
 
 /* ---- batches and workers (threads > 1) ---- */
@@ -908,6 +923,8 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 			free(sel);
 			return 1;
 		}
+		r->db = L.db;
+		r->run_id = L.run_id;
 	}
 
 	int skip_all = 0;
@@ -1007,6 +1024,7 @@ int wn_run_main(wn_run *r, int ninputs, char **inputs)
 			r->exit_code = 1;
 		}
 		wn_db_close(L.db);
+		r->db = NULL;
 	}
 	if (started) {
 		pthread_mutex_lock(&L.mu);

@@ -55,7 +55,22 @@ typedef struct wn_item {
 	/* per-document amounts, one per tally_names[i] (NULL: none); read
 	 * when the callback returns, so a per-worker array will do */
 	const uint32_t *tally;
+	/* a kept document's result for the run's commit callback: copied
+	 * when the callback returns (so scratch memory will do) */
+	const void *data;
+	size_t data_len;
 } wn_item;
+
+/* What commit sees of a kept document, on the loop thread, in input
+ * order: the tool's data (see wn_item) and the document's domain. */
+typedef struct wn_commit {
+	const char *input;
+	uint64_t lineno;
+	const void *data;
+	size_t data_len;
+	const char *domain;  /* NULL when the document has none */
+	size_t domain_len;
+} wn_commit;
 
 /* Called once per parsed document with a string text.  Return WN_KEEP, or
  * WN_DROP and set it->reason.  With threads > 1 it runs on worker threads,
@@ -91,6 +106,9 @@ struct wn_run {
 	/* called after each input with its counts (may be NULL) */
 	void (*input_done)(void *ctx, wn_run *r, const char *input, int ok,
 			   const wn_input_counts *c);
+	/* called for each kept document in input order (may be NULL); a
+	 * non-zero return is a fatal error the callback has reported */
+	int (*commit)(void *ctx, wn_run *r, const wn_commit *c);
 	int stop;            /* set before the run: read nothing */
 	/* threads calling fn (<= 1: this thread).  Input order is kept: a
 	 * reader fills batches, workers process them, and this thread
@@ -123,6 +141,10 @@ struct wn_run {
 	uint64_t bytes_in, bytes_out, raw_bytes_in;
 	int inputs_failed;
 	int exit_code;
+	/* --stats: the database and this run's id, for a tool's own tables
+	 * (NULL, 0 without --stats) */
+	struct wn_db *db;
+	int64_t run_id;
 };
 
 int wn_run_main(wn_run *r, int ninputs, char **inputs);
