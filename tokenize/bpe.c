@@ -454,6 +454,8 @@ static int range_cmp(const void *a, const void *c)
 	return x[0] < y[0] ? -1 : x[0] > y[0];
 }
 
+static pthread_once_t ranges_once = PTHREAD_ONCE_INIT;
+
 static void new_ranges_init(void)
 {
 	const char *src[] = { WN_UNI_NEW_L, WN_UNI_NEW_N, WN_UNI_NEW_M };
@@ -927,8 +929,7 @@ wn_bpe *wn_bpe_load(const char *spec, const wn_bpe_load_opts *o, char *err, size
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, bytelevel_init);
-	static pthread_once_t once_ranges = PTHREAD_ONCE_INIT;
-	pthread_once(&once_ranges, new_ranges_init);
+	pthread_once(&ranges_once, new_ranges_init);
 	wn_bpe *b = wn_calloc(1, sizeof *b);
 	tokbuild t;
 	memset(&t, 0, sizeof t);
@@ -979,6 +980,18 @@ fail:
 	wn_buf_release(&t.bytes);
 	wn_bpe_free(b);
 	return NULL;
+}
+
+wn_bpe *wn_bpe_splitter(const char *pattern, char *err, size_t errlen)
+{
+	pthread_once(&ranges_once, new_ranges_init);
+	wn_bpe *b = wn_calloc(1, sizeof *b);
+	if (compile_pattern(b, pattern, err, errlen)) {
+		wn_bpe_free(b);
+		return NULL;
+	}
+	snprintf(b->desc, sizeof b->desc, "pattern %.400s", pattern);
+	return b;
 }
 
 void wn_bpe_free(wn_bpe *b)

@@ -95,6 +95,9 @@ typedef struct wn_bpe_load_opts {
 } wn_bpe_load_opts;
 
 wn_bpe *wn_bpe_load(const char *spec, const wn_bpe_load_opts *o, char *err, size_t errlen);
+/* A pattern without a vocabulary, for wn_bpe_split() alone (the trainer's
+ * pre-token counting); wn_bpe_encode() must not be called on it. */
+wn_bpe *wn_bpe_splitter(const char *pattern, char *err, size_t errlen);
 void wn_bpe_free(wn_bpe *b);
 
 /* Ids run from 0 to wn_bpe_n_vocab() - 1 (special tokens included); an id
