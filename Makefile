@@ -60,6 +60,7 @@ CMD_SRC := \
 	cmd/langid.c \
 	cmd/norm.c \
 	cmd/stats.c \
+	cmd/tok.c \
 	cmd/winnow.c
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

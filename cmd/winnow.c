@@ -37,6 +37,7 @@ static const struct command commands[] = {
 	{ "langid", cmd_langid, "identify the language of documents (fastText)" },
 	{ "norm", cmd_norm, "normalise text; read JSONL, text, HTML or WARC" },
 	{ "stats", cmd_stats, "summarise and merge run records (SQLite)" },
+	{ "tok", cmd_tok, "BPE tokenizers: encode into token files for trainers, train, inspect" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -104,6 +104,29 @@ static const char PAT_O200K[] =
 	"(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
 	"|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
+/* The same patterns in the dialect other engines read too (JavaScript's,
+ * Oniguruma's): no possessive quantifiers, and cl100k's contractions
+ * spelt as in Hugging Face's own cl100k tokenizer.json.  Each matches
+ * exactly what the pattern above does: a possessive quantifier differs
+ * from a greedy one only when what follows can fail after it and succeed
+ * with less, and in these patterns it cannot (what follows a run of
+ * letters is the end of the alternative; \s++$ needs the whole run). */
+static const char PORT_R50K[] =
+	"'(?:[sdmt]|ll|ve|re)| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+$|\\s+(?!\\S)|\\s";
+static const char PORT_CL100K[] =
+	"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
+	"|\\s+$|\\s*[\\r\\n]|\\s+(?!\\S)|\\s";
+
+const char *wn_bpe_pattern_portable(const char *name_or_regex)
+{
+	const char *p = wn_bpe_pattern(name_or_regex);
+	if (!p) p = name_or_regex;
+	if (p == PAT_R50K || !strcmp(p, PAT_R50K)) return PORT_R50K;
+	if (p == PAT_CL100K || !strcmp(p, PAT_CL100K)) return PORT_CL100K;
+	if (p == PAT_O200K || !strcmp(p, PAT_O200K)) return PAT_O200K;
+	return name_or_regex;
+}
+
 const char *wn_bpe_pattern(const char *name)
 {
 	if (!strcmp(name, "r50k_base") || !strcmp(name, "gpt2") || !strcmp(name, "p50k_base") ||

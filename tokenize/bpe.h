@@ -76,6 +76,12 @@ void wn_ids_release(wn_ids *a);
  * o200k_base; NULL for another name. */
 const char *wn_bpe_pattern(const char *name);
 
+/* The pattern (a name or a regex) as written into a tokenizer.json: the
+ * named patterns in a spelling without possessive quantifiers, which
+ * other regex engines read and which matches exactly the same; any other
+ * regex as given. */
+const char *wn_bpe_pattern_portable(const char *name_or_regex);
+
 /* Where named encodings are looked up: $WINNOW_TOKENIZERS, else
  * ${WINNOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/winnow}/tokenizers. */
 void wn_bpe_data_dir(char *out, size_t n);
