@@ -303,7 +303,15 @@ static sink *get_sink(encoder *E, const char *dom, size_t dlen)
 		snprintf(path, sizeof path, "%s", E->prefix);
 	}
 	wn_pack_opts po = E->po;
-	po.domain = s->domain;
+	char hdom[WN_PACK_DOMAIN_MAX + 1];
+	if (s->domain) {
+		/* the header holds 63 bytes: cut at a character boundary */
+		size_t k = s->domain_len < WN_PACK_DOMAIN_MAX ? s->domain_len : WN_PACK_DOMAIN_MAX;
+		while (k && k < s->domain_len && ((unsigned char)s->domain[k] & 0xc0) == 0x80) k--;
+		memcpy(hdom, s->domain, k);
+		hdom[k] = 0;
+		po.domain = hdom;
+	}
 	s->pack = wn_pack_open(path, &po, err, sizeof err);
 	if (!s->pack) {
 		wn_error("%s", err);
@@ -439,7 +447,7 @@ static int cmd_tok_encode(int argc, char **argv)
 			}
 			break;
 		case OPT_SEQ_LEN:
-			if (parse_long("seq-len", optarg, 1, 1 << 24, &x)) goto out;
+			if (parse_long("seq-len", optarg, 1, WN_PACK_MAX_SEQ_LEN, &x)) goto out;
 			E.po.seq_len = (int)x;
 			break;
 		case OPT_THREADS:
@@ -488,7 +496,10 @@ static int cmd_tok_encode(int argc, char **argv)
 										: WN_PACK_WINNOW;
 	E.po.vocab_size = wn_bpe_n_vocab(E.bpe);
 	E.po.eos_id = E.eos;
-	E.po.tokenizer = wn_bpe_describe(E.bpe);
+	char tokdesc[WN_PACK_TOKENIZER_MAX + 1];
+	snprintf(tokdesc, sizeof tokdesc, "vocab=%.500s%s%.500s", v.vocab ? v.vocab : "cl100k_base",
+		 v.pattern ? " pattern=" : "", v.pattern ? v.pattern : "");
+	E.po.tokenizer = tokdesc;
 	wn_buf_init(&E.line, 0);
 	wn_buf_init(&E.sql, 0);
 	if (o.output) snprintf(E.prefix, sizeof E.prefix, "%s", o.output);
@@ -894,16 +905,229 @@ out:
 	return rc;
 }
 
+/* ---- inspect and merge ---- */
+
+static const char inspect_usage[] =
+"usage: winnow tok inspect [OPTIONS] FILE...\n"
+"\n"
+"Check token files (a .wtok, a Megatron .bin/.idx pair or prefix, an llm.c\n"
+"shard) completely and print their header, token type, counts of\n"
+"documents, sequences or windows and tokens, and a decoded sample.  A file\n"
+"that fails a check is reported and the exit status is 1.\n"
+"\n"
+"      --vocab SPEC        vocabulary for the sample and the id range check\n"
+"                          (default: the one recorded in a .wtok file)\n"
+"      --special TEXT=ID   a special token (repeatable)\n"
+"      --eos ID            the end-of-text id, to count llm.c documents\n"
+"      --sample N          tokens of the first document to decode (default 48;\n"
+"                          0: none)\n"
+"  -h, --help              show this help\n";
+
+static const char merge_usage[] =
+"usage: winnow tok merge -o PREFIX INPUT...\n"
+"\n"
+"Join token files written shard by shard (one format, the same parameters)\n"
+"into one, checking every input first.  Megatron, llm.c and winnow concat\n"
+"files come out as if the documents had been packed in one run.\n"
+"\n"
+"  -o, --output PREFIX     the merged dataset\n"
+"  -h, --help              show this help\n";
+
+enum { OPT_SAMPLE = OPT_MIN_FREQ + 1 };
+
+static const struct option inspect_opts[] = {
+	{ "vocab", required_argument, NULL, OPT_VOCAB },
+	{ "special", required_argument, NULL, OPT_SPECIAL },
+	{ "eos", required_argument, NULL, OPT_EOS },
+	{ "sample", required_argument, NULL, OPT_SAMPLE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The vocabulary spec recorded by encode in a .wtok header: "vocab=SPEC"
+ * up to " pattern=", and the pattern after it. */
+static int recorded_vocab(const char *t, char *spec, size_t n, char *pat, size_t pn)
+{
+	if (strncmp(t, "vocab=", 6)) return -1;
+	const char *p = strstr(t, " pattern=");
+	size_t k = p ? (size_t)(p - t - 6) : strlen(t + 6);
+	snprintf(spec, n, "%.*s", (int)k, t + 6);
+	snprintf(pat, pn, "%s", p ? p + 9 : "");
+	return 0;
+}
+
+static int inspect_one(const char *path, vocab_opts *v, wn_bpe **bpe, long long eos, long long sample)
+{
+	char err[1024];
+	wn_pack_expect x = { 0 };
+	if (*bpe) x.vocab_size = wn_bpe_n_vocab(*bpe);
+	if (eos >= 0) {
+		x.has_eos = 1;
+		x.eos_id = (uint32_t)eos;
+	} else if (*bpe && wn_bpe_eos(*bpe) >= 0) {
+		x.has_eos = 1;
+		x.eos_id = (uint32_t)wn_bpe_eos(*bpe);
+	}
+	wn_pack_reader *r = wn_pack_reader_open(path, &x, err, sizeof err);
+	if (!r) {
+		wn_error("%s", err);
+		return 1;
+	}
+	const wn_pack_info *in = wn_pack_reader_info(r);
+	printf("file        %s\n", in->path);
+	if (strcmp(in->data_path, in->path)) printf("data        %s\n", in->data_path);
+	printf("format      %s (version %u)\n", wn_pack_format_name(in->format), in->version);
+	printf("tokens are  %s (%d bytes)\n", in->dtype, in->token_bytes);
+	if (in->documents != UINT64_MAX) printf("documents   %llu\n", (unsigned long long)in->documents);
+	else printf("documents   unknown (give --eos or --vocab)\n");
+	if (in->format == WN_PACK_MEGATRON) printf("sequences   %llu\n", (unsigned long long)in->sequences);
+	if (in->format == WN_PACK_WINNOW) {
+		printf("windows     %llu of %d + 1 tokens, %s packing, %llu segments\n",
+		       (unsigned long long)in->windows, in->seq_len,
+		       in->mode == WN_PACK_BESTFIT ? "best-fit" : "concatenated",
+		       (unsigned long long)in->segments);
+		printf("padding     %llu tokens (fill %.4f)\n", (unsigned long long)in->padding, in->fill);
+		printf("vocabulary  %u ids, end of text %u, padding %u\n", in->vocab_size, in->eos_id, in->pad_id);
+		if (in->domain[0]) printf("domain      %s\n", in->domain);
+		if (in->tokenizer[0]) printf("tokenizer   %s\n", in->tokenizer);
+	}
+	printf("tokens      %llu (largest id %u)\n", (unsigned long long)in->tokens, in->max_id);
+	if (x.has_eos) printf("end of text %llu tokens are id %u\n", (unsigned long long)in->eos_count, x.eos_id);
+	printf("bytes       %llu\n", (unsigned long long)in->bytes);
+	printf("checks      passed\n");
+	int rc = 0;
+	/* a vocabulary for the sample: given, or the one the file names */
+	wn_bpe *b = *bpe, *own = NULL;
+	if (!b && sample > 0 && in->format == WN_PACK_WINNOW) {
+		char spec[1100], pat[1100];
+		if (!recorded_vocab(in->tokenizer, spec, sizeof spec, pat, sizeof pat)) {
+			wn_bpe_load_opts lo = { pat[0] ? pat : NULL, v->spec, v->nspec };
+			own = b = wn_bpe_load(spec, &lo, err, sizeof err);
+			if (!b) wn_warn("no sample: %s", err);
+		}
+	}
+	wn_pack_item it;
+	if (b && sample > 0 && wn_pack_reader_next(r, &it) == 1) {
+		size_t n = it.n < (size_t)sample ? it.n : (size_t)sample;
+		wn_buf text = WN_BUF_INIT, q = WN_BUF_INIT;
+		size_t bad;
+		if (wn_bpe_decode(b, it.ids, n, &text, &bad)) {
+			printf("sample      token %u is not in the vocabulary\n", it.ids[bad]);
+			rc = 1;
+		} else {
+			wn_json_escape(&q, text.data ? text.data : "", text.len);
+			printf("sample      %s %llu, %zu tokens: %s\n",
+			       in->format == WN_PACK_WINNOW ? "window" : "document", (unsigned long long)it.index, n,
+			       q.data ? q.data : "\"\"");
+		}
+		wn_buf_release(&text);
+		wn_buf_release(&q);
+	}
+	wn_bpe_free(own);
+	wn_pack_reader_close(r);
+	return rc;
+}
+
+static int cmd_tok_inspect(int argc, char **argv)
+{
+	vocab_opts v = { 0 };
+	long long eos = -1, sample = 48;
+	int opt, rc = 2;
+	wn_bpe *b = NULL;
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":h", inspect_opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_VOCAB: v.vocab = optarg; break;
+		case OPT_SPECIAL:
+			if (add_special_opt(&v, optarg)) goto out;
+			break;
+		case OPT_EOS:
+			if (parse_long("eos", optarg, 0, UINT32_MAX, &eos)) goto out;
+			break;
+		case OPT_SAMPLE:
+			if (parse_long("sample", optarg, 0, 1 << 20, &sample)) goto out;
+			break;
+		case 'h':
+			fputs(inspect_usage, stdout);
+			rc = 0;
+			goto out;
+		default:
+			rc = cmd_bad_option(opt, argv);
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		cmd_usage_error("inspect: name a token file");
+		goto out;
+	}
+	rc = 1;
+	if (v.vocab && !(b = load_vocab(&v))) goto out;
+	rc = 0;
+	for (int i = optind; i < argc; i++) {
+		if (i > optind) putchar('\n');
+		rc |= inspect_one(argv[i], &v, &b, eos, sample);
+	}
+out:
+	wn_bpe_free(b);
+	vocab_opts_free(&v);
+	return rc;
+}
+
+static const struct option merge_opts[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int cmd_tok_merge(int argc, char **argv)
+{
+	const char *out = NULL;
+	int opt;
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":o:h", merge_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o': out = optarg; break;
+		case 'h': fputs(merge_usage, stdout); return 0;
+		default: return cmd_bad_option(opt, argv);
+		}
+	}
+	if (!out) return cmd_usage_error("merge: give -o PREFIX");
+	if (optind >= argc) return cmd_usage_error("merge: name the token files to join");
+	char err[1024];
+	wn_pack_summary s;
+	if (wn_pack_merge(out, (const char *const *)(argv + optind), argc - optind, NULL, &s, err, sizeof err)) {
+		wn_error("%s", err);
+		return 1;
+	}
+	wn_info("%s: %llu documents, %llu tokens from %d files", out, (unsigned long long)s.documents,
+		(unsigned long long)s.tokens, argc - optind);
+	return 0;
+}
+
 /* ---- dispatch ---- */
 
 int cmd_tok(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(usage_text, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		/* every command's options: the man page lists them all */
+		const char *const all[] = { usage_text, encode_usage, WN_OPTS_HELP, decode_usage, train_usage,
+					    inspect_usage, merge_usage };
+		for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+			if (i) fputs(i == 2 ? "\nCommon options of encode and train:\n" : "\n", stdout);
+			fputs(all[i], stdout);
+		}
+		return 0;
 	}
 	if (!strcmp(argv[1], "encode")) return cmd_tok_encode(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "decode")) return cmd_tok_decode(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "train")) return cmd_tok_train(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "inspect")) return cmd_tok_inspect(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "merge")) return cmd_tok_merge(argc - 1, argv + 1);
 	return cmd_usage_error("tok: unknown command '%s' (encode, decode, train, inspect, merge)", argv[1]);
 }
