@@ -166,8 +166,12 @@ typedef struct encoder {
 	wn_writer *ids_out;    /* --format ids */
 	wn_buf line;
 	int failed;
-	/* stats rows, per input */
-	wn_buf sql;
+	/* tokens per domain of the current input, for --stats */
+	struct dcount {
+		char *domain;
+		uint64_t docs, tokens;
+	} *cnt;
+	int ncnt;
 } encoder;
 
 typedef struct eworker {
@@ -255,15 +259,6 @@ static int close_sinks(encoder *E, int ok)
 				rc = -1;
 			}
 		}
-		if (ok && E->o->stats) {
-			char *q = sqlite3_mprintf(
-				"INSERT INTO tokens(run_id, input, domain, documents, tokens) "
-				"VALUES (%lld, %Q, %Q, %llu, %llu);\n",
-				0LL, E->input ? E->input : "-", s->domain ? s->domain : "(all)",
-				(unsigned long long)s->docs, (unsigned long long)s->tokens);
-			wn_buf_adds(&E->sql, q);
-			sqlite3_free(q);
-		}
 		free(s->domain);
 	}
 	free(E->sinks);
@@ -337,6 +332,20 @@ static int encode_commit(void *ctx, wn_run *r, const wn_commit *c)
 	size_t n = c->data_len / sizeof(uint32_t);
 	const uint32_t *ids = c->data;
 	s->docs++;
+	if (E->o->stats) {
+		const char *dn = c->domain ? c->domain : "(none)";
+		size_t dl = c->domain ? c->domain_len : 6;
+		int k = 0;
+		while (k < E->ncnt && (strlen(E->cnt[k].domain) != dl || memcmp(E->cnt[k].domain, dn, dl))) k++;
+		if (k == E->ncnt) {
+			E->cnt = wn_realloc(E->cnt, (size_t)(E->ncnt + 1) * sizeof *E->cnt);
+			E->cnt[k].domain = strndup(dn, dl);
+			E->cnt[k].docs = E->cnt[k].tokens = 0;
+			E->ncnt++;
+		}
+		E->cnt[k].docs++;
+		E->cnt[k].tokens += n + (E->format != FMT_IDS);
+	}
 	if (E->format == FMT_IDS) {
 		s->tokens += n;
 		wn_buf_reset(&E->line);
@@ -361,10 +370,39 @@ static int encode_commit(void *ctx, wn_run *r, const wn_commit *c)
 	return 0;
 }
 
+#define TOKENS_TABLE_SQL \
+	"CREATE TABLE IF NOT EXISTS tokens (run_id INTEGER NOT NULL, input TEXT NOT NULL, " \
+	"domain TEXT NOT NULL, documents INTEGER NOT NULL, tokens INTEGER NOT NULL);"
+
+/* The input's tokens per domain into the stats database. */
+static void record_tokens(encoder *E, wn_run *r, const char *input)
+{
+	if (r->db && E->ncnt) {
+		wn_buf q = WN_BUF_INIT;
+		wn_buf_adds(&q, TOKENS_TABLE_SQL);
+		for (int k = 0; k < E->ncnt; k++) {
+			char *row = sqlite3_mprintf("INSERT INTO tokens VALUES (%lld, %Q, %Q, %llu, %llu);",
+						    (long long)r->run_id, input, E->cnt[k].domain,
+						    (unsigned long long)E->cnt[k].docs,
+						    (unsigned long long)E->cnt[k].tokens);
+			wn_buf_adds(&q, row);
+			sqlite3_free(row);
+		}
+		if (wn_db_exec(r->db, q.data)) {
+			wn_error("%s: %s", E->o->stats, wn_db_error(r->db));
+			r->exit_code = 1;
+		}
+		wn_buf_release(&q);
+	}
+	for (int k = 0; k < E->ncnt; k++) free(E->cnt[k].domain);
+	E->ncnt = 0;
+}
+
 static void encode_input_done(void *ctx, wn_run *r, const char *input, int ok, const wn_input_counts *c)
 {
 	encoder *E = ctx;
 	(void)c;
+	record_tokens(E, r, input);
 	if (!E->o->outdir) return;
 	if (E->input != input) {
 		/* an input without documents still gets its (empty) dataset */
@@ -397,10 +435,6 @@ static const struct option encode_own[] = {
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ NULL, 0, NULL, 0 },
 };
-
-#define TOKENS_TABLE_SQL \
-	"CREATE TABLE IF NOT EXISTS tokens (run_id INTEGER NOT NULL, input TEXT NOT NULL, " \
-	"domain TEXT NOT NULL, documents INTEGER NOT NULL, tokens INTEGER NOT NULL);"
 
 static int cmd_tok_encode(int argc, char **argv)
 {
@@ -501,7 +535,6 @@ static int cmd_tok_encode(int argc, char **argv)
 		 v.pattern ? " pattern=" : "", v.pattern ? v.pattern : "");
 	E.po.tokenizer = tokdesc;
 	wn_buf_init(&E.line, 0);
-	wn_buf_init(&E.sql, 0);
 	if (o.output) snprintf(E.prefix, sizeof E.prefix, "%s", o.output);
 	if (E.format == FMT_IDS) {
 		wn_writer_opts wo = { o.level, 0 };
@@ -541,30 +574,12 @@ static int cmd_tok_encode(int argc, char **argv)
 			rc = 1;
 		}
 	}
-	if (o.stats && E.sql.len) {
-		wn_db *db;
-		if (wn_db_open(&db, o.stats, err, sizeof err)) {
-			wn_error("%s", err);
-			rc = 1;
-		} else {
-			/* the rows were made before the run id was known: fill it in */
-			char *q = sqlite3_mprintf("%s BEGIN; %s UPDATE tokens SET run_id = "
-						  "(SELECT MAX(id) FROM runs WHERE tool = 'tok') WHERE run_id = 0; COMMIT;",
-						  TOKENS_TABLE_SQL, E.sql.data);
-			if (wn_db_exec(db, q)) {
-				wn_error("%s: %s", o.stats, wn_db_error(db));
-				rc = 1;
-			}
-			sqlite3_free(q);
-			wn_db_close(db);
-		}
-	}
 out:
 	free(lo);
 	vocab_opts_free(&v);
 	wn_bpe_free(E.bpe);
 	wn_buf_release(&E.line);
-	wn_buf_release(&E.sql);
+	free(E.cnt);
 	return rc;
 }
 
