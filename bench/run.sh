@@ -24,7 +24,7 @@
 #      real documents (bench/dedup_quality.sh)
 # Results are printed; bench/README.md records them.  Nothing here fails
 # on a time.  BENCH_ONLY=filter (or a comma-separated list of io, langid,
-# norm, filter, json, dedup) runs only those sections.
+# norm, filter, json, dedup, tok) runs only those sections.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$here/..
@@ -166,6 +166,10 @@ if want json && [ "${BENCH_JSON:-1}" != 0 ] && [ -x "$here/json/run.sh" ]; then
 	"$here/json/run.sh" "$B/text.jsonl"
 fi
 rm -f "$B/out.jsonl.zst" "$B/ref.jsonl.zst" "$B/huge.out.zst" "$B/huge.ref.zst"
+if want tok; then
+	echo
+	WINNOW=$W "$here/tok_speed.sh"
+fi
 if want dedup; then
 	echo
 	WINNOW=$W "$here/dedup_speed.sh"

@@ -164,7 +164,6 @@ typedef struct encoder {
 	sink *sinks;
 	int nsinks;
 	wn_writer *ids_out;    /* --format ids */
-	wn_buf line;
 	int failed;
 	/* tokens per domain of the current input, for --stats */
 	struct dcount {
@@ -178,6 +177,7 @@ typedef struct eworker {
 	encoder *E;
 	wn_bpe_state *st;
 	wn_ids ids;
+	wn_buf line;           /* --format ids: the document's line */
 } eworker;
 
 static void *eworker_new(void *ctx, int i)
@@ -186,6 +186,7 @@ static void *eworker_new(void *ctx, int i)
 	eworker *w = wn_calloc(1, sizeof *w);
 	w->E = E;
 	w->st = wn_bpe_state_new(E->bpe);
+	wn_buf_init(&w->line, 0);
 	(void)i;
 	return w;
 }
@@ -196,7 +197,21 @@ static void eworker_free(void *ctx, void *wctx)
 	eworker *w = wctx;
 	wn_bpe_state_free(w->st);
 	wn_ids_release(&w->ids);
+	wn_buf_release(&w->line);
 	free(w);
+}
+
+/* The decimal digits of v at p; their count. */
+static inline size_t put_u32(char *p, uint32_t v)
+{
+	char t[10];
+	size_t n = 0;
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++) p[i] = t[n - 1 - i];
+	return n;
 }
 
 static int encode_doc(void *ctx, wn_item *it, wn_doc *d)
@@ -204,6 +219,24 @@ static int encode_doc(void *ctx, wn_item *it, wn_doc *d)
 	eworker *w = ctx;
 	wn_ids_reset(&w->ids);
 	wn_bpe_encode(w->st, d->text.data, d->text.len, w->E->allow_special, &w->ids);
+	if (w->E->format == FMT_IDS) {
+		/* the line is made here, on the worker: the ids, then a newline;
+		 * the first 8 bytes carry the count of ids */
+		wn_buf_reset(&w->line);
+		wn_buf_grow(&w->line, 8 + 11 * w->ids.n + 1);
+		uint64_t n = w->ids.n;
+		memcpy(w->line.data, &n, 8);
+		char *p = w->line.data + 8;
+		for (size_t i = 0; i < w->ids.n; i++) {
+			if (i) *p++ = ' ';
+			p += put_u32(p, w->ids.v[i]);
+		}
+		*p++ = '\n';
+		w->line.len = (size_t)(p - w->line.data);
+		it->data = w->line.data;
+		it->data_len = w->line.len;
+		return WN_KEEP;
+	}
 	it->data = w->ids.v;
 	it->data_len = w->ids.n * sizeof *w->ids.v;
 	return WN_KEEP;
@@ -329,8 +362,15 @@ static int encode_commit(void *ctx, wn_run *r, const wn_commit *c)
 	}
 	sink *s = get_sink(E, c->domain, c->domain_len);
 	if (E->failed) return -1;
-	size_t n = c->data_len / sizeof(uint32_t);
+	size_t n;
 	const uint32_t *ids = c->data;
+	if (E->format == FMT_IDS) {
+		uint64_t k;
+		memcpy(&k, c->data, 8);
+		n = (size_t)k;
+	} else {
+		n = c->data_len / sizeof(uint32_t);
+	}
 	s->docs++;
 	if (E->o->stats) {
 		const char *dn = c->domain ? c->domain : "(none)";
@@ -348,14 +388,7 @@ static int encode_commit(void *ctx, wn_run *r, const wn_commit *c)
 	}
 	if (E->format == FMT_IDS) {
 		s->tokens += n;
-		wn_buf_reset(&E->line);
-		char num[16];
-		for (size_t i = 0; i < n; i++) {
-			int k = snprintf(num, sizeof num, i ? " %u" : "%u", ids[i]);
-			wn_buf_add(&E->line, num, (size_t)k);
-		}
-		wn_buf_addc(&E->line, '\n');
-		int rc = wn_writer_write(E->ids_out, E->line.data, E->line.len);
+		int rc = wn_writer_write(E->ids_out, (const char *)c->data + 8, c->data_len - 8);
 		if (rc) {
 			wn_error("%s: %s", E->o->output ? E->o->output : "stdout", wn_writer_error(E->ids_out));
 			return -1;
@@ -534,7 +567,6 @@ static int cmd_tok_encode(int argc, char **argv)
 	snprintf(tokdesc, sizeof tokdesc, "vocab=%.500s%s%.500s", v.vocab ? v.vocab : "cl100k_base",
 		 v.pattern ? " pattern=" : "", v.pattern ? v.pattern : "");
 	E.po.tokenizer = tokdesc;
-	wn_buf_init(&E.line, 0);
 	if (o.output) snprintf(E.prefix, sizeof E.prefix, "%s", o.output);
 	if (E.format == FMT_IDS) {
 		wn_writer_opts wo = { o.level, 0 };
@@ -578,7 +610,6 @@ out:
 	free(lo);
 	vocab_opts_free(&v);
 	wn_bpe_free(E.bpe);
-	wn_buf_release(&E.line);
 	free(E.cnt);
 	return rc;
 }

@@ -315,6 +315,10 @@ static void process(worker *W, const char *input, const struct entry *e, struct 
 	}
 	R->stop = (uint8_t)(it.stop != 0);
 	if (v != WN_DROP && it.data_len) {
+		/* 8-byte aligned (the buffer is malloc'ed): the tool reads
+		 * its data back as integers */
+		static const char zero[8];
+		if (aux->len & 7) wn_buf_add(aux, zero, 8 - (aux->len & 7));
 		R->data_off = aux->len;
 		R->data_len = it.data_len;
 		wn_buf_add(aux, it.data, it.data_len);

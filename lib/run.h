@@ -56,7 +56,8 @@ typedef struct wn_item {
 	 * when the callback returns, so a per-worker array will do */
 	const uint32_t *tally;
 	/* a kept document's result for the run's commit callback: copied
-	 * when the callback returns (so scratch memory will do) */
+	 * when the callback returns (so scratch memory will do), to an
+	 * 8-byte aligned place */
 	const void *data;
 	size_t data_len;
 } wn_item;

@@ -18,7 +18,11 @@
 #      documents dropped per rule and the lines each rule removed;
 #   6. winnow dedup on the filtered shards: exact copies, then near copies
 #      (MinHash LSH with verified candidates), with the counts of each stage;
-#   7. show the run's record with `winnow stats` (funnel, drop reasons,
+#   7. winnow tok on the deduplicated shards: train a byte-level BPE of
+#      8,000 tokens on them, write per-domain training windows for winnow
+#      train with it (and Megatron files with cl100k_base), check them with
+#      inspect, and show the tokens per domain from the stats;
+#   8. show the run's record with `winnow stats` (funnel, drop reasons,
 #      domains, the language histogram, what each norm rule changed).
 #
 # Everything is written under $WINNOW_DEMO (default: $CACHE/demo), outside
@@ -127,6 +131,29 @@ print("  removed:", json.dumps(d.get("id")), d["text"][:100].replace("\n", " "))
 print("  kept:   ", json.dumps(d["dedup"]["cluster"]))' || true
 
 echo
+echo "== winnow tok: a tokenizer trained on the clean shards, per-domain training files"
+"$W" tok train --vocab-size 8000 -o "$DEMO/tok/v8k" --stats "$DB" "$DEMO"/dedup/*.jsonl.zst
+rm -rf "$DEMO/tok/train" "$DEMO/tok/megatron"
+"$W" tok encode -q --vocab "$DEMO/tok/v8k.json" --by-domain --seq-len 512 --pack bestfit \
+	-o "$DEMO/tok/train" --stats "$DB" "$DEMO"/dedup/*.jsonl.zst
+"$W" tok encode -q --vocab cl100k_base --format megatron --by-domain \
+	-o "$DEMO/tok/megatron" --stats "$DB" "$DEMO"/dedup/*.jsonl.zst
+ls "$DEMO/tok"
+echo "-- the first domain's windows, checked and sampled:"
+"$W" tok inspect --sample 24 "$(ls "$DEMO"/tok/train.*.wtok | head -1)"
+if command -v sqlite3 >/dev/null; then
+	echo
+	echo "-- tokens per domain: the trained 8k vocabulary against cl100k_base"
+	sqlite3 -column -header "$DB" "select t.domain, sum(t.documents) as documents,
+		sum(case when r.args like '%v8k.json%' then t.tokens end) as tokens_v8k,
+		sum(case when r.args like '%cl100k_base%' then t.tokens end) as tokens_cl100k
+		from tokens t join runs r on r.run_id = t.run_id
+		where r.run_id in (select max(run_id) from runs where tool = 'tok' and args like '%encode%'
+			group by args like '%v8k.json%')
+		group by t.domain order by t.domain"
+fi
+
+echo
 echo "== the pipeline: HTML in, Chinese and English out, filtered"
 "$W" norm -q --from html "$HB"/zh-CN/*.html "$HB"/en-US/*.html "$HB"/fr-FR/*.html |
 	"$W" langid --zh-merge --keep zh,en --min-score 0.65 \
@@ -146,3 +173,4 @@ echo "  sqlite3 $DB \"select key, sum(docs_in) from counts where kind='lang' gro
 echo "  sqlite3 $DB \"select key, sum(docs_in) from counts where kind='norm' group by key\""
 echo "  sqlite3 $DB \"select key, sum(docs), sum(units) from edits where kind='filter_edit' group by key\""
 echo "  sqlite3 $DB \"select stage, name, sum(value) from dedup group by 1, 2\""
+echo "  sqlite3 $DB \"select domain, sum(tokens) from tokens group by domain\""

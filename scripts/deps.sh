@@ -18,6 +18,8 @@ PKGS=(
 	libutf8proc-dev libgumbo-dev libxml2-dev
 	libopencc-dev libopencc-data opencc
 	man-db groff-base
+	# the reference tokenizer of the tok benchmark
+	sentencepiece
 	# the other JSON parsers measured in bench/json
 	libjansson-dev libjson-c-dev libcjson-dev
 )
