@@ -121,7 +121,7 @@ static void vocab_opts_free(vocab_opts *v)
 static wn_bpe *load_vocab(const vocab_opts *v)
 {
 	char err[1024];
-	wn_bpe_load_opts lo = { v->pattern, v->spec, v->nspec };
+	wn_bpe_load_opts lo = { v->pattern, v->spec, v->nspec, 0 };
 	wn_bpe *b = wn_bpe_load(v->vocab ? v->vocab : "cl100k_base", &lo, err, sizeof err);
 	if (!b) wn_error("%s", err);
 	return b;
@@ -1047,7 +1047,7 @@ static int inspect_one(const char *path, vocab_opts *v, wn_bpe **bpe, long long 
 	if (!b && sample > 0 && in->format == WN_PACK_WINNOW) {
 		char spec[1100], pat[1100];
 		if (!recorded_vocab(in->tokenizer, spec, sizeof spec, pat, sizeof pat)) {
-			wn_bpe_load_opts lo = { pat[0] ? pat : NULL, v->spec, v->nspec };
+			wn_bpe_load_opts lo = { pat[0] ? pat : NULL, v->spec, v->nspec, 0 };
 			own = b = wn_bpe_load(spec, &lo, err, sizeof err);
 			if (!b) wn_warn("no sample: %s", err);
 		}

@@ -38,7 +38,9 @@
  *
  * Pre-tokenisation runs the pattern with PCRE2 (UTF, UCP, JIT,
  * DOLLAR_ENDONLY so that `$` means the end of the text as in tiktoken's
- * regex engine).  Text between matches is a piece of its own (Hugging
+ * regex engine); for cl100k_base's and r50k_base's patterns a
+ * hand-written matcher takes every pre-token whose match depends on ASCII
+ * bytes only, and PCRE2 the others.  Text between matches is a piece of its own (Hugging
  * Face's Split behaviour Isolated) or dropped (Removed with invert).
  *
  * Special tokens: wn_bpe_encode() with allow_special finds their text in
@@ -98,6 +100,9 @@ typedef struct wn_bpe_load_opts {
 	/* extra special tokens (a rank file has none of its own) */
 	const wn_bpe_special_def *special;
 	int nspecial;
+	/* 1: PCRE2 for every pre-token, never the hand-written ASCII
+	 * pre-tokenisers of cl100k_base and r50k_base (tests compare) */
+	int plain_regex;
 } wn_bpe_load_opts;
 
 wn_bpe *wn_bpe_load(const char *spec, const wn_bpe_load_opts *o, char *err, size_t errlen);

@@ -124,7 +124,7 @@ static wn_bpe *load_small(const char *pattern)
 {
 	char err[512];
 	wn_bpe_special_def sp[] = { { "<|endoftext|>", 400 }, { "<|end|>", 401 } };
-	wn_bpe_load_opts o = { pattern, sp, 2 };
+	wn_bpe_load_opts o = { pattern, sp, 2, 0 };
 	wn_bpe *b = wn_bpe_load(write_ranks(), &o, err, sizeof err);
 	cr_assert(b, "%s", err);
 	return b;
@@ -283,7 +283,7 @@ Test(bpe, bad_files_are_named_errors)
 	char err[512];
 	cr_expect_null(wn_bpe_load(tu_path("none.tiktoken"), NULL, err, sizeof err));
 	cr_expect(strstr(err, "No such file") != NULL, "%s", err);
-	wn_bpe_load_opts o = { "(unclosed", NULL, 0 };
+	wn_bpe_load_opts o = { "(unclosed", NULL, 0, 0 };
 	cr_expect_null(wn_bpe_load(write_ranks(), &o, err, sizeof err));
 	cr_expect(strstr(err, "pattern:") != NULL, "%s", err);
 	tu_rmdir();
@@ -394,4 +394,59 @@ Test(bpe, named_patterns)
 	cr_expect_not_null(wn_bpe_pattern("o200k_base"));
 	cr_expect_eq(wn_bpe_pattern("gpt2"), wn_bpe_pattern("r50k_base"));
 	cr_expect_null(wn_bpe_pattern("cl200k"));
+}
+
+/* The hand-written ASCII pre-tokenisers against PCRE2 on the same
+ * pattern: random strings over an alphabet of the characters that matter
+ * (letters, digits, apostrophes and contraction letters, every kind of
+ * ASCII white space, punctuation, controls) with non-ASCII letters,
+ * digits, spaces and punctuation mixed in. */
+Test(bpe, ascii_pretokenisers_equal_pcre2)
+{
+	tu_mkdtemp();
+	static const char *const alpha[] = {
+		"a", "Z", "s", "S", "t", "l", "L", "v", "e", "r", "R", "d", "m", "x", "0", "7", "'", " ", " ",
+		"\t", "\n", "\r", "\v", "\f", ".", ",", "!", "(", "-", "\x01", "\x7f", "\x1f",
+		"\xc3\xa9",          /* é, a letter */
+		"\xd9\xa3",          /* ARABIC-INDIC DIGIT THREE */
+		"\xc2\xa0",          /* NO-BREAK SPACE */
+		"\xe3\x80\x80",      /* IDEOGRAPHIC SPACE */
+		"\xe2\x80\x94",      /* EM DASH */
+		"\xc5\xbf",          /* LONG S, folds to s */
+		"\xc2\x85",          /* NEXT LINE */
+		"\xe4\xb8\xad",      /* a Han character */
+	};
+	const char *pats[] = { "cl100k_base", "r50k_base" };
+	for (int k = 0; k < 2; k++) {
+		char err[512];
+		wn_bpe_load_opts fo = { pats[k], NULL, 0, 0 }, po = { pats[k], NULL, 0, 1 };
+		wn_bpe *f = wn_bpe_load(write_ranks(), &fo, err, sizeof err);
+		wn_bpe *g = wn_bpe_load(write_ranks(), &po, err, sizeof err);
+		cr_assert(f && g, "%s", err);
+		wn_bpe_state *fs = wn_bpe_state_new(f), *gs = wn_bpe_state_new(g);
+		tu_rng rng = { 1234 + (uint64_t)k };
+		int na = (int)(sizeof alpha / sizeof alpha[0]);
+		for (int t = 0; t < 200000; t++) {
+			char text[256];
+			size_t n = 0;
+			int len = (int)(tu_next(&rng) % 24);
+			int ascii_only = t & 1;
+			for (int i = 0; i < len; i++) {
+				const char *a = alpha[tu_next(&rng) % (uint64_t)(ascii_only ? na - 10 : na)];
+				memcpy(text + n, a, strlen(a));
+				n += strlen(a);
+			}
+			struct pieces a = { .k = 0 }, b = { .k = 0 };
+			wn_bpe_split(fs, text, n, collect, &a);
+			wn_bpe_split(gs, text, n, collect, &b);
+			cr_assert_eq(a.k, b.k, "%s, text %d: %d pieces, PCRE2 %d", pats[k], t, a.k, b.k);
+			for (int i = 0; i < a.k; i++)
+				cr_assert(a.p[i] == b.p[i] && a.n[i] == b.n[i], "%s, text %d: piece %d differs", pats[k], t, i);
+		}
+		wn_bpe_state_free(fs);
+		wn_bpe_state_free(gs);
+		wn_bpe_free(f);
+		wn_bpe_free(g);
+	}
+	tu_rmdir();
 }
