@@ -22,9 +22,14 @@
 #      on DEDUP_DOCS (default 10M) short documents with a projection to 1B;
 #      then precision and recall against all-pairs ground truth on 20,000
 #      real documents (bench/dedup_quality.sh)
+#   9. BPE training (bench/bpe_train_speed.sh): pre-tokenise, count and
+#      train a 32k vocabulary on the first 100 MB of the shard's text,
+#      against spm_train --model_type=bpe on the same text
+#  10. winnow tok (bench/tok_speed.sh): encoding against npm tiktoken and
+#      spm_encode, training against spm_train
 # Results are printed; bench/README.md records them.  Nothing here fails
 # on a time.  BENCH_ONLY=filter (or a comma-separated list of io, langid,
-# norm, filter, json, dedup, tok) runs only those sections.
+# norm, filter, json, dedup, tok, bpe) runs only those sections.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$here/..
@@ -169,6 +174,10 @@ rm -f "$B/out.jsonl.zst" "$B/ref.jsonl.zst" "$B/huge.out.zst" "$B/huge.ref.zst"
 if want tok; then
 	echo
 	WINNOW=$W "$here/tok_speed.sh"
+fi
+if want bpe; then
+	echo
+	"$here/bpe_train_speed.sh"
 fi
 if want dedup; then
 	echo

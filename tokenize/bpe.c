@@ -105,18 +105,22 @@ static const char PAT_O200K[] =
 	"(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
 	"|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
-/* The same patterns in the dialect other engines read too (JavaScript's,
- * Oniguruma's): no possessive quantifiers, and cl100k's contractions
+/* The same patterns in a dialect every engine reads alike (PCRE2,
+ * tiktoken's fancy-regex, Hugging Face's Oniguruma, JavaScript's): no
+ * possessive quantifiers (JavaScript has none, and Oniguruma reads
+ * X{1,3}+ as (X{1,3})+), and no $ (Oniguruma's matches at every line
+ * end): the end of the text is (?![\s\S]); cl100k's contractions are
  * spelt as in Hugging Face's own cl100k tokenizer.json.  Each matches
  * exactly what the pattern above does: a possessive quantifier differs
  * from a greedy one only when what follows can fail after it and succeed
  * with less, and in these patterns it cannot (what follows a run of
- * letters is the end of the alternative; \s++$ needs the whole run). */
+ * letters or digits is the end of the alternative; \s++$ needs the
+ * whole run). */
 static const char PORT_R50K[] =
-	"'(?:[sdmt]|ll|ve|re)| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+$|\\s+(?!\\S)|\\s";
+	"'(?:[sdmt]|ll|ve|re)| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?![\\s\\S])|\\s+(?!\\S)|\\s";
 static const char PORT_CL100K[] =
 	"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
-	"|\\s+$|\\s*[\\r\\n]|\\s+(?!\\S)|\\s";
+	"|\\s+(?![\\s\\S])|\\s*[\\r\\n]|\\s+(?!\\S)|\\s";
 
 const char *wn_bpe_pattern_portable(const char *name_or_regex)
 {

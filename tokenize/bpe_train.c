@@ -35,6 +35,32 @@ static double clock_s(clockid_t id)
 
 static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 
+/* Large arrays are read at random (counts, words, symbols, pairs): on 2 MiB
+ * pages the TLB covers them and far fewer page faults are taken.  These
+ * allocate (and re-allocate, copying `keep` bytes) such an array; free()
+ * releases it. */
+#define HUGE_MIN ((size_t)4 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static void *big_alloc(size_t n)
+{
+	if (n < HUGE_MIN) return wn_malloc(n);
+	void *p;
+	size_t r = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	if (posix_memalign(&p, HUGE_PAGE, r)) wn_die_oom();
+	madvise(p, r, MADV_HUGEPAGE); /* a hint: fine if refused */
+	return p;
+}
+
+static void *big_realloc(void *old, size_t keep, size_t n)
+{
+	if (n < HUGE_MIN) return wn_realloc(old, n);
+	void *p = big_alloc(n);
+	if (keep) memcpy(p, old, keep);
+	free(old);
+	return p;
+}
+
 /* ==================================================================== */
 /* pre-token counts                                                      */
 /* ==================================================================== */
@@ -78,7 +104,8 @@ void wn_bpe_counts_clear(wn_bpe_counts *c)
 static void counts_rehash(wn_bpe_counts *c, size_t cap)
 {
 	free(c->slot);
-	c->slot = wn_calloc(cap, sizeof *c->slot);
+	c->slot = big_alloc(cap * sizeof *c->slot);
+	memset(c->slot, 0, cap * sizeof *c->slot);
 	c->mask = cap - 1;
 	for (size_t k = 0; k < c->n; k++) {
 		uint64_t h = c->e[k].hash;
@@ -108,13 +135,14 @@ static void counts_add_hashed(wn_bpe_counts *c, const void *bytes, size_t len, u
 	}
 	if (c->n >= UINT32_MAX - 1) wn_die_oom(); /* 2^32 - 2 distinct keys */
 	if (c->n == c->ecap) {
-		c->ecap = c->ecap ? c->ecap * 2 : 1024;
-		c->e = wn_realloc(c->e, c->ecap * sizeof *c->e);
+		size_t ne = c->ecap ? c->ecap * 2 : 1024;
+		c->e = big_realloc(c->e, c->ecap * sizeof *c->e, ne * sizeof *c->e);
+		c->ecap = ne;
 	}
 	if (c->alen + len > c->acap) {
 		size_t na = c->acap ? c->acap * 2 : 65536;
 		while (na < c->alen + len) na *= 2;
-		c->arena = wn_realloc(c->arena, na);
+		c->arena = big_realloc(c->arena, c->alen, na);
 		c->acap = na;
 	}
 	if (len) memcpy(c->arena + c->alen, bytes, len);
@@ -247,32 +275,6 @@ static void mem_acct(trainer *tr, size_t oldb, size_t newb)
 {
 	tr->mem = tr->mem - oldb + newb;
 	if (tr->mem > tr->peak) tr->peak = tr->mem;
-}
-
-/* Large arrays are read at random (words, symbols, pairs): on 2 MiB
- * pages the TLB covers them and far fewer page faults are taken.  These
- * allocate (and re-allocate, copying `keep` bytes) such an array; free()
- * releases it. */
-#define HUGE_MIN ((size_t)4 << 20)
-#define HUGE_PAGE ((size_t)2 << 20)
-
-static void *big_alloc(size_t n)
-{
-	if (n < HUGE_MIN) return wn_malloc(n);
-	void *p;
-	size_t r = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-	if (posix_memalign(&p, HUGE_PAGE, r)) wn_die_oom();
-	madvise(p, r, MADV_HUGEPAGE); /* a hint: fine if refused */
-	return p;
-}
-
-static void *big_realloc(void *old, size_t keep, size_t n)
-{
-	if (n < HUGE_MIN) return wn_realloc(old, n);
-	void *p = big_alloc(n);
-	if (keep) memcpy(p, old, keep);
-	free(old);
-	return p;
 }
 
 /* Grow *p (elements of size es, capacity *cap) to hold at least need. */
@@ -971,11 +973,130 @@ static long bl_decode(const char *s, unsigned char *out, size_t cap)
 	return (long)n;
 }
 
+/* ---- the pre-tokeniser pattern for Hugging Face ---- */
+
+/* Bytes of the UTF-8 character at p (1 for a stray byte). */
+static size_t u8len(const char *p)
+{
+	unsigned char c = (unsigned char)*p;
+	size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+	for (size_t i = 1; i < n; i++)
+		if (!p[i]) return i;
+	return n;
+}
+
+/* End of the escape at p ('\' ...): \p{..}, \x{..} and the like whole. */
+static const char *escape_end(const char *p)
+{
+	p++;
+	if (!*p) return p;
+	if (strchr("pPxoNgk", *p) && p[1] == '{') {
+		const char *q = strchr(p, '}');
+		return q ? q + 1 : p + strlen(p);
+	}
+	return p + u8len(p);
+}
+
+/* End of the character class at p ('['), nested POSIX classes included. */
+static const char *class_end(const char *p)
+{
+	p++;
+	if (*p == '^') p++;
+	if (*p == ']') p++;
+	while (*p && *p != ']') {
+		if (*p == '\\') p = escape_end(p);
+		else if (*p == '[' && p[1] == ':') {
+			const char *q = strstr(p + 2, ":]");
+			p = q ? q + 2 : p + 1;
+		} else p += u8len(p);
+	}
+	return *p ? p + 1 : p;
+}
+
+/* A counted repeat {n}, {n,} or {n,m} at p: its end, or NULL. */
+static const char *interval_end(const char *p)
+{
+	const char *q = p + 1;
+	if (*q < '0' || *q > '9') return NULL;
+	while (*q >= '0' && *q <= '9') q++;
+	if (*q == ',') {
+		q++;
+		while (*q >= '0' && *q <= '9') q++;
+	}
+	return *q == '}' ? q + 1 : NULL;
+}
+
+int wn_bpe_pcre_to_onig(const char *re, wn_buf *o)
+{
+	size_t stack[64], depth = 0; /* output offsets of open groups */
+	size_t atom = SIZE_MAX;      /* output offset of the last atom */
+	const char *p = re;
+	while (*p) {
+		const char *q;
+		if (p[0] == '\\' && p[1] == 'Q') { /* literal text up to \E */
+			const char *e = strstr(p + 2, "\\E");
+			q = e ? e + 2 : p + strlen(p);
+			wn_buf_add(o, p, (size_t)(q - p));
+			atom = SIZE_MAX;
+			p = q;
+			continue;
+		}
+		if (*p == '\\' || *p == '[') {
+			q = *p == '[' ? class_end(p) : escape_end(p);
+			atom = o->len;
+			wn_buf_add(o, p, (size_t)(q - p));
+			p = q;
+		} else if (*p == '(') {
+			if (depth == sizeof stack / sizeof *stack) return WN_EUSAGE;
+			stack[depth++] = o->len;
+			wn_buf_addc(o, *p++);
+			atom = SIZE_MAX;
+		} else if (*p == ')') {
+			atom = depth ? stack[--depth] : SIZE_MAX;
+			wn_buf_addc(o, *p++);
+		} else if (*p == '{' && (q = interval_end(p))) {
+			wn_buf_add(o, p, (size_t)(q - p));
+			if (*q == '+' && atom != SIZE_MAX) {
+				/* possessive interval: Oniguruma reads {n,m}+ as a
+				 * repeated interval; an atomic group says it */
+				wn_buf_grow(o, 3);
+				memmove(o->data + atom + 3, o->data + atom, o->len - atom);
+				memcpy(o->data + atom, "(?>", 3);
+				o->len += 3;
+				wn_buf_addc(o, ')');
+				q++;
+			}
+			atom = SIZE_MAX;
+			p = q;
+		} else if (*p == '$') {
+			/* the end of the text for winnow's encoder
+			 * (PCRE2_DOLLAR_ENDONLY) and tiktoken; any line end
+			 * for Oniguruma.  \z is the end in all three */
+			wn_buf_adds(o, "\\z");
+			atom = SIZE_MAX;
+			p++;
+		} else {
+			int quant = *p == '*' || *p == '+' || *p == '?' || *p == '|' || *p == '{';
+			atom = quant ? SIZE_MAX : o->len;
+			q = p + u8len(p);
+			wn_buf_add(o, p, (size_t)(q - p));
+			p = q;
+		}
+	}
+	return depth ? WN_EUSAGE : 0;
+}
+
 int wn_bpe_hf_json(const wn_bpe_vocab *v, const char *pattern, wn_buf *o, char *err,
 		   size_t errlen)
 {
 	if (!wn_utf8_valid(pattern, strlen(pattern), NULL))
 		return fail(err, errlen, WN_EUTF8, "pre-tokeniser pattern is not UTF-8");
+	wn_buf onig;
+	wn_buf_init(&onig, 0);
+	if (wn_bpe_pcre_to_onig(pattern, &onig)) {
+		wn_buf_release(&onig);
+		return fail(err, errlen, WN_EUSAGE, "pre-tokeniser pattern: unbalanced parentheses");
+	}
 	/* a special must not collide with a token's byte-level string */
 	for (size_t i = 0; i < v->n_specials; i++) {
 		unsigned char b[1024];
@@ -984,10 +1105,12 @@ int wn_bpe_hf_json(const wn_bpe_vocab *v, const char *pattern, wn_buf *o, char *
 		for (size_t r = 0; r < v->n_tokens; r++) {
 			size_t len;
 			const unsigned char *t = wn_bpe_vocab_token(v, r, &len);
-			if (len == (size_t)n && !memcmp(t, b, len))
+			if (len == (size_t)n && !memcmp(t, b, len)) {
+				wn_buf_release(&onig);
 				return fail(err, errlen, WN_EUSAGE,
 					    "special token %s equals the byte-level form of token %zu",
 					    v->specials[i], r);
+			}
 		}
 	}
 	wn_buf_adds(o, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n"
@@ -1001,7 +1124,8 @@ int wn_bpe_hf_json(const wn_bpe_vocab *v, const char *pattern, wn_buf *o, char *
 	wn_buf_adds(o, "\n  ],\n  \"normalizer\": null,\n"
 		       "  \"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": [\n"
 		       "    {\"type\": \"Split\", \"pattern\": {\"Regex\": ");
-	wn_json_escape(o, pattern, strlen(pattern));
+	wn_json_escape(o, onig.data, onig.len);
+	wn_buf_release(&onig);
 	wn_buf_adds(o, "}, \"behavior\": \"Isolated\", \"invert\": false},\n"
 		       "    {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, "
 		       "\"use_regex\": false}]},\n"
