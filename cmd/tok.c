@@ -183,7 +183,11 @@ typedef struct eworker {
 static void *eworker_new(void *ctx, int i)
 {
 	encoder *E = ctx;
-	eworker *w = wn_calloc(1, sizeof *w);
+	/* each worker's state on cache lines of its own: the id counts are
+	 * written for every token */
+	eworker *w = NULL;
+	if (posix_memalign((void **)&w, 128, (sizeof *w + 127) / 128 * 128)) wn_die_oom();
+	memset(w, 0, sizeof *w);
 	w->E = E;
 	w->st = wn_bpe_state_new(E->bpe);
 	wn_buf_init(&w->line, 0);

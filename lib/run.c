@@ -103,7 +103,7 @@ typedef struct worker {
 
 enum { B_FREE, B_FILLED, B_TAKEN, B_DONE };
 #define BATCH_LINES 512
-#define BATCH_BYTES (4u << 20)
+#define BATCH_BYTES (1u << 20)
 
 typedef struct batch {
 	wn_buf in;             /* lines, each followed by WN_DOC_PADDING zeros */

@@ -439,9 +439,11 @@ Test(bpe, ascii_pretokenisers_equal_pcre2)
 			struct pieces a = { .k = 0 }, b = { .k = 0 };
 			wn_bpe_split(fs, text, n, collect, &a);
 			wn_bpe_split(gs, text, n, collect, &b);
-			cr_assert_eq(a.k, b.k, "%s, text %d: %d pieces, PCRE2 %d", pats[k], t, a.k, b.k);
+			cr_assert_eq(a.k, b.k, "%s, text %d \"%s\": %d pieces, PCRE2 %d", pats[k], t, tu_show(text, n),
+				     a.k, b.k);
 			for (int i = 0; i < a.k; i++)
-				cr_assert(a.p[i] == b.p[i] && a.n[i] == b.n[i], "%s, text %d: piece %d differs", pats[k], t, i);
+				cr_assert(a.p[i] == b.p[i] && a.n[i] == b.n[i], "%s, text %d \"%s\": piece %d differs", pats[k],
+					  t, tu_show(text, n), i);
 		}
 		wn_bpe_state_free(fs);
 		wn_bpe_state_free(gs);
