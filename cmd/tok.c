@@ -140,6 +140,21 @@ static int parse_long(const char *opt, const char *arg, long long lo, long long 
 	return 0;
 }
 
+/* The folder a prefix's files go into, created when missing (as -O DIR
+ * is); 0 or -1 after an error message. */
+static int make_parent(const char *prefix)
+{
+	const char *slash = strrchr(prefix, '/');
+	if (!slash || slash == prefix) return 0;
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - prefix), prefix);
+	if (wn_mkdirs(dir)) {
+		wn_error("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- encode ---- */
 
 enum { FMT_WINNOW, FMT_MEGATRON, FMT_LLMC, FMT_IDS };
@@ -572,6 +587,7 @@ static int cmd_tok_encode(int argc, char **argv)
 		 v.pattern ? " pattern=" : "", v.pattern ? v.pattern : "");
 	E.po.tokenizer = tokdesc;
 	if (o.output) snprintf(E.prefix, sizeof E.prefix, "%s", o.output);
+	if (o.output && make_parent(o.output)) goto out;
 	if (E.format == FMT_IDS) {
 		wn_writer_opts wo = { o.level, 0 };
 		if (wn_writer_open(&E.ids_out, o.output, &wo)) {
@@ -891,6 +907,7 @@ static int cmd_tok_train(int argc, char **argv)
 		wn_error("--pattern: %s", err);
 		goto out;
 	}
+	if (make_parent(o.output)) goto out;
 	T.total = wn_bpe_counts_new();
 	/* the run loop writes nothing: its -o is ours */
 	const char *prefix = o.output;
@@ -994,6 +1011,22 @@ static const struct option inspect_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The length of the valid UTF-8 character at s, or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t l = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+	if (!l || l > n) return 0;
+	for (size_t k = 1; k < l; k++)
+		if ((s[k] & 0xc0) != 0x80) return 0;
+	uint32_t cp = l == 1 ? c : l == 2 ? (c & 0x1f) << 6 | (s[1] & 0x3f)
+		    : l == 3 ? (c & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f)
+			     : (c & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 | (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+	if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) || (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return l;
+}
+
 /* The vocabulary spec recorded by encode in a .wtok header: "vocab=SPEC"
  * up to " pattern=", and the pattern after it. */
 static int recorded_vocab(const char *t, char *spec, size_t n, char *pat, size_t pn)
@@ -1065,7 +1098,22 @@ static int inspect_one(const char *path, vocab_opts *v, wn_bpe **bpe, long long 
 			printf("sample      token %u is not in the vocabulary\n", it.ids[bad]);
 			rc = 1;
 		} else {
-			wn_json_escape(&q, text.data ? text.data : "", text.len);
+			/* a sample cut between tokens can end inside a character,
+			 * and a token can be part of one: show valid UTF-8 */
+			wn_buf ok = WN_BUF_INIT;
+			const unsigned char *t = (const unsigned char *)(text.data ? text.data : "");
+			for (size_t i = 0; i < text.len;) {
+				size_t l = utf8_len(t + i, text.len - i);
+				if (l) {
+					wn_buf_add(&ok, t + i, l);
+					i += l;
+				} else {
+					wn_buf_adds(&ok, "\xef\xbf\xbd"); /* U+FFFD */
+					i++;
+				}
+			}
+			wn_json_escape(&q, ok.data ? ok.data : "", ok.len);
+			wn_buf_release(&ok);
 			printf("sample      %s %llu, %zu tokens: %s\n",
 			       in->format == WN_PACK_WINNOW ? "window" : "document", (unsigned long long)it.index, n,
 			       q.data ? q.data : "\"\"");
@@ -1145,6 +1193,7 @@ static int cmd_tok_merge(int argc, char **argv)
 	}
 	if (!out) return cmd_usage_error("merge: give -o PREFIX");
 	if (optind >= argc) return cmd_usage_error("merge: name the token files to join");
+	if (make_parent(out)) return 1;
 	char err[1024];
 	wn_pack_summary s;
 	if (wn_pack_merge(out, (const char *const *)(argv + optind), argc - optind, NULL, &s, err, sizeof err)) {

@@ -139,8 +139,8 @@ rm -rf "$DEMO/tok/train" "$DEMO/tok/megatron"
 "$W" tok encode -q --vocab cl100k_base --format megatron --by-domain \
 	-o "$DEMO/tok/megatron" --stats "$DB" "$DEMO"/dedup/*.jsonl.zst
 ls "$DEMO/tok"
-echo "-- the first domain's windows, checked and sampled:"
-"$W" tok inspect --sample 24 "$(ls "$DEMO"/tok/train.*.wtok | head -1)"
+echo "-- the windows of one domain, checked and sampled:"
+"$W" tok inspect --sample 24 "$DEMO/tok/train.sotu.wtok"
 if command -v sqlite3 >/dev/null; then
 	echo
 	echo "-- tokens per domain: the trained 8k vocabulary against cl100k_base"

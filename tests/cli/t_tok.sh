@@ -79,6 +79,8 @@ ok "GPT-2's encoder.json + vocab.bpe give r50k_base's ids" cmp "$T/g2.got" "$T/g
 # --- training: winnow's own vocabulary in both files, loaded by the
 # references
 "$W" tok train -q --vocab-size 3000 --special '<|pad|>' -o "$T/v3k" "$T/corpus.jsonl"
+"$W" tok train -q --vocab-size 300 -o "$T/new/dir/v" "$T/c3k.jsonl"
+ok "train creates the folder of its prefix" test -s "$T/new/dir/v.json"
 ok "train writes a rank file and a tokenizer.json" test -s "$T/v3k.tiktoken" -a -s "$T/v3k.json"
 eq "3000 tokens: 2998 ranks and 2 special" "$(wc -l <"$T/v3k.tiktoken")" "2998"
 $PY "$root/tests/tok/check_hf_vocab.py" "$T/v3k.json" "$T/v3k.tiktoken" >"$T/.chk" 2>&1
@@ -137,6 +139,10 @@ eq "-O with --by-domain: a dataset per input and domain" "$(ls "$T/out" | tr '\n
 "$W" tok merge -o "$T/out/all.web" "$T/out/d1.web.bin" "$T/out/d2.web.bin" 2>/dev/null
 "$W" tok encode -q --by-domain --format llmc -o "$T/one" "$T/d1.jsonl" "$T/d2.jsonl"
 ok "merge of the shards equals one run" cmp "$T/out/all.web.bin" "$T/one.web.bin"
+for k in 5 6 7 8 9 10 11; do
+	"$W" tok inspect --vocab cl100k_base --sample $k "$T/out/d1.zh.bin" >>"$T/zs.txt" || echo "exit $?" >>"$T/zs.txt"
+done
+ok "inspect's samples are valid UTF-8 wherever the tokens cut a character" iconv -f UTF-8 -t UTF-8 "$T/zs.txt"
 
 # --- errors
 exits 2 "encode without -o for token files" "$W" tok encode "$T/c3k.jsonl"
