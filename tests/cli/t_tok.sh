@@ -139,9 +139,12 @@ eq "-O with --by-domain: a dataset per input and domain" "$(ls "$T/out" | tr '\n
 "$W" tok merge -o "$T/out/all.web" "$T/out/d1.web.bin" "$T/out/d2.web.bin" 2>/dev/null
 "$W" tok encode -q --by-domain --format llmc -o "$T/one" "$T/d1.jsonl" "$T/d2.jsonl"
 ok "merge of the shards equals one run" cmp "$T/out/all.web.bin" "$T/one.web.bin"
-for k in 5 6 7 8 9 10 11; do
-	"$W" tok inspect --vocab cl100k_base --sample $k "$T/out/d1.zh.bin" >>"$T/zs.txt" || echo "exit $?" >>"$T/zs.txt"
+printf '{"text": "%s"}\n' "进入科技层面前，先看看 Debian 专案本身的组织架构。这里有一些在类 Unix 系统中经常使用到的标准文本处理工具。" >"$T/zh1.jsonl"
+"$W" tok encode -q --format megatron "$T/zh1.jsonl" -o "$T/zh1"
+for k in 3 4 5 6 7 8 9 10 11; do
+	"$W" tok inspect --vocab cl100k_base --sample $k "$T/zh1" | grep '^sample' >>"$T/zs.txt"
 done
+eq "inspect samples a Chinese document at every length" "$(wc -l <"$T/zs.txt")" "9"
 ok "inspect's samples are valid UTF-8 wherever the tokens cut a character" iconv -f UTF-8 -t UTF-8 "$T/zs.txt"
 
 # --- errors
