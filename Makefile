@@ -29,6 +29,7 @@ ALL_CXXFLAGS := -std=c++17 -pthread -march=x86-64-v2 -Wall -Wextra -Wno-unused-p
 LDLIBS := $(PKG_LIBS) -lstdc++ -pthread -lm $(EXTRA_LDFLAGS)
 
 LIB_SRC := \
+	lib/bfile.c \
 	lib/buf.c \
 	lib/db.c \
 	lib/doc.c \

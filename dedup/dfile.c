@@ -30,6 +30,7 @@
 #include <xxhash.h>
 
 #include "dedup.h"
+#include "../lib/bfile.h"
 #include "../lib/err.h"
 #include "../lib/shard.h"
 
@@ -71,82 +72,31 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 /* ---- writing ---- */
 
 struct dd_writer {
-	char *path, *tmp;
-	int fd, slot;
+	wn_bfile f;            /* the file, under its temporary name */
 	struct disk_hdr d;
-	uint64_t pos;          /* bytes written so far */
-	unsigned char *buf;    /* write buffer */
-	size_t blen;
 	int open_sect;         /* index of the open section, -1 none */
 	XXH3_state_t *xs;
-	int err;               /* errno of a failed write */
 };
-
-#define WBUF (1u << 20)
-
-static int flush_buf(dd_writer *w)
-{
-	size_t off = 0;
-	while (off < w->blen) {
-		ssize_t k = write(w->fd, w->buf + off, w->blen - off);
-		if (k < 0) {
-			if (errno == EINTR) continue;
-			w->err = errno;
-			return WN_EIO;
-		}
-		off += (size_t)k;
-	}
-	w->blen = 0;
-	return 0;
-}
-
-static int put(dd_writer *w, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	while (n) {
-		size_t k = WBUF - w->blen;
-		if (k > n) k = n;
-		memcpy(w->buf + w->blen, c, k);
-		w->blen += k;
-		w->pos += k;
-		c += k;
-		n -= k;
-		if (w->blen == WBUF && flush_buf(w)) return WN_EIO;
-	}
-	return 0;
-}
 
 int dd_writer_open(dd_writer **wp, const char *path, const dd_hdr *h, char *err, size_t errlen)
 {
 	*wp = NULL;
 	dd_writer *w = wn_calloc(1, sizeof *w);
-	w->path = wn_strdup(path);
-	size_t need = strlen(path) + 32;
-	w->tmp = wn_malloc(need);
-	const char *slash = strrchr(path, '/');
-	size_t dirlen = slash ? (size_t)(slash - path + 1) : 0;
-	snprintf(w->tmp, need, "%.*s.%s.tmp.XXXXXX", (int)dirlen, path, path + dirlen);
-	w->fd = mkostemp(w->tmp, O_CLOEXEC);
-	if (w->fd < 0) {
-		int e = errno;
-		free(w->tmp);
-		free(w->path);
+	if (wn_bfile_create(&w->f, path, 0)) {
+		wn_bfile_msg(&w->f, err, errlen);
+		wn_bfile_discard(&w->f);
 		free(w);
-		return fail(err, errlen, WN_EIO, "%s: cannot create: %s", path, strerror(e));
+		return WN_EIO;
 	}
-	fchmod(w->fd, 0644);
-	w->slot = wn_tmpfile_register(w->tmp);
 	memcpy(w->d.magic, DD_MAGIC, 8);
 	w->d.version = DD_FILE_VERSION;
 	w->d.hdr_bytes = DD_HDR_BYTES;
 	w->d.h = *h;
 	w->d.h.nsect = 0;
-	w->buf = wn_malloc(WBUF);
 	w->open_sect = -1;
 	w->xs = XXH3_createState();
 	if (!w->xs) wn_die_oom();
-	static const unsigned char zero[DD_HDR_BYTES];
-	put(w, zero, DD_HDR_BYTES);
+	wn_bfile_zeros(&w->f, DD_HDR_BYTES);
 	*wp = w;
 	return 0;
 }
@@ -156,14 +106,12 @@ dd_hdr *dd_writer_hdr(dd_writer *w) { return &w->d.h; }
 int dd_writer_begin(dd_writer *w, uint32_t id, uint32_t recsize)
 {
 	if (w->d.h.nsect >= DD_MAX_SECT || w->open_sect >= 0) return WN_EUSAGE;
-	static const unsigned char zero[DD_ALIGN];
-	size_t pad = (size_t)((DD_ALIGN - w->pos % DD_ALIGN) % DD_ALIGN);
-	if (pad && put(w, zero, pad)) return WN_EIO;
+	if (wn_bfile_align(&w->f, DD_ALIGN)) return WN_EIO;
 	dd_sect *s = &w->d.h.sect[w->d.h.nsect];
 	memset(s, 0, sizeof *s);
 	s->id = id;
 	s->recsize = recsize;
-	s->off = w->pos;
+	s->off = w->f.pos;
 	w->open_sect = (int)w->d.h.nsect++;
 	XXH3_64bits_reset(w->xs);
 	return 0;
@@ -174,7 +122,7 @@ int dd_writer_add(dd_writer *w, const void *p, size_t n)
 	if (w->open_sect < 0) return WN_EUSAGE;
 	XXH3_64bits_update(w->xs, p, n);
 	w->d.h.sect[w->open_sect].bytes += n;
-	return put(w, p, n);
+	return wn_bfile_put(&w->f, p, n);
 }
 
 int dd_writer_end(dd_writer *w)
@@ -191,32 +139,12 @@ int dd_writer_commit(dd_writer *w, char *err, size_t errlen)
 {
 	int rc = 0;
 	if (w->open_sect >= 0) dd_writer_end(w);
-	if (flush_buf(w)) {
-		rc = fail(err, errlen, WN_EIO, "%s: write failed: %s", w->path, strerror(w->err));
-		goto out;
-	}
-	w->d.file_len = w->pos;
+	w->d.file_len = w->f.pos;
 	w->d.checksum = XXH3_64bits(&w->d, offsetof(struct disk_hdr, checksum));
-	if (pwrite(w->fd, &w->d, sizeof w->d, 0) != (ssize_t)sizeof w->d || fsync(w->fd)) {
-		rc = fail(err, errlen, WN_EIO, "%s: write failed: %s", w->path, strerror(errno));
-		goto out;
-	}
-	if (close(w->fd)) {
-		w->fd = -1;
-		rc = fail(err, errlen, WN_EIO, "%s: write failed: %s", w->path, strerror(errno));
-		goto out;
-	}
-	w->fd = -1;
-	if (rename(w->tmp, w->path)) {
-		rc = fail(err, errlen, WN_EIO, "%s: cannot rename into place: %s", w->path,
-			  strerror(errno));
-		goto out;
-	}
-	wn_tmpfile_unregister(w->slot);
-	w->slot = -1;
-	free(w->tmp);
-	w->tmp = NULL;
-out:
+	/* the header last, over the zeros it began with */
+	if (wn_bfile_flush(&w->f) || wn_bfile_pwrite(&w->f, 0, &w->d, sizeof w->d) || wn_bfile_sync(&w->f) ||
+	    wn_bfile_rename(&w->f))
+		rc = wn_bfile_msg(&w->f, err, errlen);
 	dd_writer_abort(w);
 	return rc;
 }
@@ -224,15 +152,8 @@ out:
 void dd_writer_abort(dd_writer *w)
 {
 	if (!w) return;
-	if (w->fd >= 0) close(w->fd);
-	if (w->tmp) {
-		unlink(w->tmp);
-		wn_tmpfile_unregister(w->slot);
-	}
+	wn_bfile_discard(&w->f);
 	XXH3_freeState(w->xs);
-	free(w->buf);
-	free(w->tmp);
-	free(w->path);
 	free(w);
 }
 

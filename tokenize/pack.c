@@ -1,7 +1,7 @@
 /*
  * pack.c - token-file packers, merging, validation and reading (pack.h).
  *
- * Writing.  Every output is a pk_out: a temporary file beside the target
+ * Writing.  Every output is a wn_bfile: a temporary file beside the target
  * (".NAME.tmp.XXXXXX", registered with wn_tmpfile_register so a fatal
  * signal removes it) written through a 1 MiB buffer; headers that depend
  * on the end (llm.c's count, Megatron's counts, winnow's header) are left
@@ -44,6 +44,7 @@
 
 #include "pack.h"
 #include "../lib/err.h"
+#include "../lib/bfile.h"
 #include "../lib/shard.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -82,7 +83,6 @@ _Static_assert(WT_O_TOKENIZER + WN_PACK_TOKENIZER_MAX + 1 == WT_O_SECT, "header 
 _Static_assert(WT_O_DOMAIN + WN_PACK_DOMAIN_MAX + 1 == WT_O_TOKENIZER, "header layout");
 _Static_assert(WT_O_SECT + WT_NSECT * WT_SECT_BYTES <= WT_O_SUM, "header layout");
 
-#define OBUF (1u << 20)
 #define CONV 65536          /* tokens converted at a time */
 #define NONE UINT32_MAX
 
@@ -143,129 +143,10 @@ int wn_pack_format_from_name(const char *name)
 
 /* ---- output files ---- */
 
-typedef struct pk_out {
-	char *path;           /* the final name (for messages) */
-	char *tmp;            /* temporary name until renamed; NULL for scratch */
-	int fd, slot;
-	unsigned char *buf;
-	size_t blen;
-	uint64_t pos;         /* bytes put so far */
-	int err;              /* errno of the first failure (then puts do nothing) */
-	const char *what;     /* the failed call: "write", "fsync", "rename" ... */
-} pk_out;
-
-static void out_init(pk_out *o)
-{
-	memset(o, 0, sizeof *o);
-	o->fd = -1;
-	o->slot = -1;
-}
-
-/* A temporary beside `path` (scratch: unlinked at once, for data that is
- * copied into another file before the end). */
-static int out_create(pk_out *o, const char *path, int scratch)
-{
-	out_init(o);
-	o->path = wn_strdup(path);
-	size_t need = strlen(path) + 40;
-	char *t = wn_malloc(need);
-	const char *slash = strrchr(path, '/');
-	size_t dirlen = slash ? (size_t)(slash - path + 1) : 0;
-	snprintf(t, need, "%.*s.%s.%s.XXXXXX", (int)dirlen, path, path + dirlen,
-		 scratch ? "scratch" : "tmp");
-	o->fd = mkostemp(t, O_CLOEXEC);
-	if (o->fd < 0) {
-		o->err = errno;
-		o->what = "cannot create";
-		free(t);
-		return WN_EIO;
-	}
-	if (scratch) {
-		unlink(t);
-		free(t);
-	} else {
-		if (fchmod(o->fd, 0644)) {} /* mkstemp makes 0600; token files are shared */
-		o->tmp = t;
-		o->slot = wn_tmpfile_register(t);
-	}
-	o->buf = wn_malloc(OBUF);
-	return 0;
-}
-
-static int out_flush(pk_out *o)
-{
-	size_t off = 0;
-	if (o->err) return WN_EIO;
-	while (off < o->blen) {
-		ssize_t k = write(o->fd, o->buf + off, o->blen - off);
-		if (k < 0) {
-			if (errno == EINTR) continue;
-			o->err = errno;
-			o->what = "write failed";
-			return WN_EIO;
-		}
-		off += (size_t)k;
-	}
-	o->blen = 0;
-	return 0;
-}
-
-static int out_put(pk_out *o, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	if (o->err) return WN_EIO;
-	while (n) {
-		size_t k = OBUF - o->blen;
-		if (k > n) k = n;
-		memcpy(o->buf + o->blen, c, k);
-		o->blen += k;
-		o->pos += k;
-		c += k;
-		n -= k;
-		if (o->blen == OBUF && out_flush(o)) return WN_EIO;
-	}
-	return 0;
-}
-
-static int out_zeros(pk_out *o, size_t n)
-{
-	static const unsigned char zero[4096];
-	while (n) {
-		size_t k = n < sizeof zero ? n : sizeof zero;
-		if (out_put(o, zero, k)) return WN_EIO;
-		n -= k;
-	}
-	return 0;
-}
-
-static int out_align(pk_out *o, unsigned a)
-{
-	return out_zeros(o, (size_t)((a - o->pos % a) % a));
-}
-
-static int out_pwrite(pk_out *o, uint64_t off, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	if (o->err) return WN_EIO;
-	while (n) {
-		ssize_t k = pwrite(o->fd, c, n, (off_t)off);
-		if (k < 0) {
-			if (errno == EINTR) continue;
-			o->err = errno;
-			o->what = "write failed";
-			return WN_EIO;
-		}
-		c += k;
-		off += (uint64_t)k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Append all of scratch file src to o, hashing it into xs. */
-static int out_copy(pk_out *o, pk_out *src, XXH3_state_t *xs, unsigned char *tmp, size_t tmplen)
+static int out_copy(wn_bfile *o, wn_bfile *src, XXH3_state_t *xs, unsigned char *tmp, size_t tmplen)
 {
-	if (out_flush(src)) return WN_EIO;
+	if (wn_bfile_flush(src)) return WN_EIO;
 	uint64_t off = 0;
 	while (off < src->pos) {
 		size_t want = src->pos - off < tmplen ? (size_t)(src->pos - off) : tmplen;
@@ -277,61 +158,10 @@ static int out_copy(pk_out *o, pk_out *src, XXH3_state_t *xs, unsigned char *tmp
 			return WN_EIO;
 		}
 		XXH3_64bits_update(xs, tmp, (size_t)k);
-		if (out_put(o, tmp, (size_t)k)) return WN_EIO;
+		if (wn_bfile_put(o, tmp, (size_t)k)) return WN_EIO;
 		off += (uint64_t)k;
 	}
 	return 0;
-}
-
-static int out_sync(pk_out *o)
-{
-	if (out_flush(o)) return WN_EIO;
-	if (fsync(o->fd)) {
-		o->err = errno;
-		o->what = "fsync failed";
-		return WN_EIO;
-	}
-	int fd = o->fd;
-	o->fd = -1;
-	if (close(fd)) {
-		o->err = errno;
-		o->what = "close failed";
-		return WN_EIO;
-	}
-	return 0;
-}
-
-static int out_rename(pk_out *o)
-{
-	if (rename(o->tmp, o->path)) {
-		o->err = errno;
-		o->what = "cannot rename into place";
-		return WN_EIO;
-	}
-	wn_tmpfile_unregister(o->slot);
-	o->slot = -1;
-	free(o->tmp);
-	o->tmp = NULL;
-	return 0;
-}
-
-static void out_discard(pk_out *o)
-{
-	if (o->fd >= 0) close(o->fd);
-	if (o->tmp) {
-		unlink(o->tmp);
-		wn_tmpfile_unregister(o->slot);
-	}
-	free(o->tmp);
-	free(o->path);
-	free(o->buf);
-	out_init(o);
-}
-
-static int out_msg(const pk_out *o, char *err, size_t errlen)
-{
-	return fail(err, errlen, WN_EIO, "%s: %s: %s", o->path ? o->path : "?",
-		    o->what ? o->what : "i/o error", strerror(o->err));
 }
 
 /* ---- the packer ---- */
@@ -358,9 +188,9 @@ struct wn_pack {
 	uint64_t bf_budget;         /* bestfit: tokens held at most */
 	uint64_t bf_hdr;            /* the header's bestfit buffer field */
 
-	pk_out main;                /* .bin (Megatron, llm.c) or .wtok */
-	pk_out idx;                 /* Megatron .idx: header room, then sizes */
-	pk_out sa, sb, sc;          /* scratch: Megatron offsets and document index;
+	wn_bfile main;                /* .bin (Megatron, llm.c) or .wtok */
+	wn_bfile idx;                 /* Megatron .idx: header room, then sizes */
+	wn_bfile sa, sb, sc;          /* scratch: Megatron offsets and document index;
 				     * winnow lengths, segment offsets, segments */
 	XXH3_state_t *xs;           /* winnow: checksum of TOKENS */
 	unsigned char *conv;        /* CONV tokens of staging (also copy buffer) */
@@ -429,11 +259,11 @@ static void conv_ids(const wn_pack *p, unsigned char *dst, const uint32_t *ids, 
 /* The first I/O error of any output, as the packer's error. */
 static int check_outs(wn_pack *p)
 {
-	pk_out *o[] = { &p->main, &p->idx, &p->sa, &p->sb, &p->sc };
+	wn_bfile *o[] = { &p->main, &p->idx, &p->sa, &p->sb, &p->sc };
 	for (size_t i = 0; i < sizeof o / sizeof o[0]; i++)
 		if (o[i]->err) {
 			/* a scratch file is named after the output it belongs to */
-			out_msg(o[i], p->msg, sizeof p->msg);
+			wn_bfile_msg(o[i], p->msg, sizeof p->msg);
 			p->failed = WN_EIO;
 			return WN_EIO;
 		}
@@ -457,19 +287,19 @@ static void emit_window(wn_pack *p, const unsigned char *row, uint32_t len,
 {
 	size_t rb = (size_t)p->T1 * (size_t)p->esize;
 	XXH3_64bits_update(p->xs, row, rb);
-	out_put(&p->main, row, rb);
+	wn_bfile_put(&p->main, row, rb);
 	unsigned char b[WT_SEG_BYTES];
 	put_u32(b, len);
-	out_put(&p->sa, b, 4);
+	wn_bfile_put(&p->sa, b, 4);
 	for (size_t i = 0; i < nsegs; i++) {
 		put_u64(b, segs[i].doc);
 		put_u32(b + 8, segs[i].start);
 		put_u32(b + 12, segs[i].doc_off);
-		out_put(&p->sc, b, WT_SEG_BYTES);
+		wn_bfile_put(&p->sc, b, WT_SEG_BYTES);
 	}
 	p->segments += nsegs;
 	put_u64(b, p->segments);
-	out_put(&p->sb, b, 8);
+	wn_bfile_put(&p->sb, b, 8);
 	p->windows++;
 	p->valid += len;
 	p->padding += p->T1 - len;
@@ -716,11 +546,11 @@ static void bf_end(wn_pack *p)
 /* Create the files of a packer whose fields are set. */
 static int pk_start(wn_pack *p, const char *prefix, char *err, size_t errlen)
 {
-	out_init(&p->main);
-	out_init(&p->idx);
-	out_init(&p->sa);
-	out_init(&p->sb);
-	out_init(&p->sc);
+	wn_bfile_init(&p->main);
+	wn_bfile_init(&p->idx);
+	wn_bfile_init(&p->sa);
+	wn_bfile_init(&p->sb);
+	wn_bfile_init(&p->sc);
 	p->prefix = wn_strdup(prefix);
 	p->conv = wn_malloc((size_t)CONV * 4);
 	tok_bytes(p, p->eos_b, p->eos);
@@ -731,36 +561,36 @@ static int pk_start(wn_pack *p, const char *prefix, char *err, size_t errlen)
 	switch (p->format) {
 	case WN_PACK_MEGATRON: {
 		name = cat2(prefix, ".bin");
-		rc = out_create(&p->main, name, 0);
+		rc = wn_bfile_create(&p->main, name, 0);
 		free(name);
-		if (rc) return out_msg(&p->main, err, errlen);
+		if (rc) return wn_bfile_msg(&p->main, err, errlen);
 		name = cat2(prefix, ".idx");
-		rc = out_create(&p->idx, name, 0);
-		if (!rc) rc = out_create(&p->sa, name, 1);
-		if (!rc) rc = out_create(&p->sb, name, 1);
+		rc = wn_bfile_create(&p->idx, name, 0);
+		if (!rc) rc = wn_bfile_create(&p->sa, name, 1);
+		if (!rc) rc = wn_bfile_create(&p->sb, name, 1);
 		free(name);
 		if (rc) break;
-		out_zeros(&p->idx, MG_HDR);
-		out_put(&p->sb, zero8, 8); /* the document index starts with 0 */
+		wn_bfile_zeros(&p->idx, MG_HDR);
+		wn_bfile_put(&p->sb, zero8, 8); /* the document index starts with 0 */
 		p->ndocidx = 1;
 		break;
 	}
 	case WN_PACK_LLMC:
 		name = cat2(prefix, ".bin");
-		rc = out_create(&p->main, name, 0);
+		rc = wn_bfile_create(&p->main, name, 0);
 		free(name);
-		if (!rc) out_zeros(&p->main, LC_HDR);
+		if (!rc) wn_bfile_zeros(&p->main, LC_HDR);
 		break;
 	case WN_PACK_WINNOW:
 		name = cat2(prefix, ".wtok");
-		rc = out_create(&p->main, name, 0);
-		if (!rc) rc = out_create(&p->sa, name, 1);
-		if (!rc) rc = out_create(&p->sb, name, 1);
-		if (!rc) rc = out_create(&p->sc, name, 1);
+		rc = wn_bfile_create(&p->main, name, 0);
+		if (!rc) rc = wn_bfile_create(&p->sa, name, 1);
+		if (!rc) rc = wn_bfile_create(&p->sb, name, 1);
+		if (!rc) rc = wn_bfile_create(&p->sc, name, 1);
 		free(name);
 		if (rc) break;
-		out_zeros(&p->main, WT_HDR);
-		out_put(&p->sb, zero8, 8); /* segment offsets start with 0 */
+		wn_bfile_zeros(&p->main, WT_HDR);
+		wn_bfile_put(&p->sb, zero8, 8); /* segment offsets start with 0 */
 		p->xs = XXH3_createState();
 		if (!p->xs) wn_die_oom();
 		XXH3_64bits_reset(p->xs);
@@ -778,9 +608,9 @@ static int pk_start(wn_pack *p, const char *prefix, char *err, size_t errlen)
 		break;
 	}
 	if (rc || check_outs(p)) {
-		const pk_out *o[] = { &p->main, &p->idx, &p->sa, &p->sb, &p->sc };
+		const wn_bfile *o[] = { &p->main, &p->idx, &p->sa, &p->sb, &p->sc };
 		for (size_t i = 0; i < 5; i++)
-			if (o[i]->err) return out_msg(o[i], err, errlen);
+			if (o[i]->err) return wn_bfile_msg(o[i], err, errlen);
 		return fail(err, errlen, WN_EIO, "%s: cannot create", prefix);
 	}
 	return 0;
@@ -788,11 +618,11 @@ static int pk_start(wn_pack *p, const char *prefix, char *err, size_t errlen)
 
 static void pk_free(wn_pack *p)
 {
-	out_discard(&p->main);
-	out_discard(&p->idx);
-	out_discard(&p->sa);
-	out_discard(&p->sb);
-	out_discard(&p->sc);
+	wn_bfile_discard(&p->main);
+	wn_bfile_discard(&p->idx);
+	wn_bfile_discard(&p->sa);
+	wn_bfile_discard(&p->sb);
+	wn_bfile_discard(&p->sc);
 	if (p->xs) XXH3_freeState(p->xs);
 	if (p->bq)
 		for (size_t i = 0; i <= p->T1; i++) free(p->bq[i].v);
@@ -908,7 +738,7 @@ wn_pack *wn_pack_open(const char *prefix, const wn_pack_opts *o, char *err, size
 /* n converted tokens into the format's stream. */
 static void feed(wn_pack *p, const unsigned char *b, size_t n)
 {
-	if (p->format != WN_PACK_WINNOW) out_put(&p->main, b, n * (size_t)p->esize);
+	if (p->format != WN_PACK_WINNOW) wn_bfile_put(&p->main, b, n * (size_t)p->esize);
 	else if (p->mode == WN_PACK_CONCAT) cc_push(p, b, n);
 	else bf_push(p, b, n);
 }
@@ -950,13 +780,13 @@ int wn_pack_doc(wn_pack *p, const uint32_t *ids, size_t n)
 	if (p->format == WN_PACK_MEGATRON) {
 		unsigned char b[8];
 		put_u32(b, (uint32_t)len);
-		out_put(&p->idx, b, 4);
+		wn_bfile_put(&p->idx, b, 4);
 		put_u64(b, p->data_bytes);
-		out_put(&p->sa, b, 8);
+		wn_bfile_put(&p->sa, b, 8);
 		p->data_bytes += len * (uint64_t)p->esize;
 		p->seqs++;
 		put_u64(b, p->seqs);
-		out_put(&p->sb, b, 8);
+		wn_bfile_put(&p->sb, b, 8);
 		p->ndocidx++;
 	}
 	p->docs++;
@@ -993,18 +823,18 @@ static int close_megatron(wn_pack *p, char *err, size_t errlen)
 	put_u64(h + 18, p->seqs);
 	put_u64(h + 26, p->ndocidx);
 	if (check_outs(p)) return fail(err, errlen, WN_EIO, "%s", p->msg);
-	if (out_flush(&p->idx) || out_pwrite(&p->idx, 0, h, sizeof h) || out_sync(&p->idx))
-		return out_msg(&p->idx, err, errlen);
-	if (out_sync(&p->main)) return out_msg(&p->main, err, errlen);
+	if (wn_bfile_flush(&p->idx) || wn_bfile_pwrite(&p->idx, 0, h, sizeof h) || wn_bfile_sync(&p->idx))
+		return wn_bfile_msg(&p->idx, err, errlen);
+	if (wn_bfile_sync(&p->main)) return wn_bfile_msg(&p->main, err, errlen);
 	/* an old index must never sit beside the new data */
 	if (unlink(p->idx.path) && errno != ENOENT) {
 		p->idx.err = errno;
 		p->idx.what = "cannot remove the old index";
-		return out_msg(&p->idx, err, errlen);
+		return wn_bfile_msg(&p->idx, err, errlen);
 	}
-	if (out_rename(&p->main)) return out_msg(&p->main, err, errlen);
-	if (out_rename(&p->idx)) {
-		int rc = out_msg(&p->idx, err, errlen);
+	if (wn_bfile_rename(&p->main)) return wn_bfile_msg(&p->main, err, errlen);
+	if (wn_bfile_rename(&p->idx)) {
+		int rc = wn_bfile_msg(&p->idx, err, errlen);
 		unlink(p->main.path);
 		return rc;
 	}
@@ -1018,9 +848,9 @@ static int close_llmc(wn_pack *p, char *err, size_t errlen)
 	put_u32(h + 4, p->lc_version);
 	put_u32(h + 8, (uint32_t)p->tokens);
 	if (check_outs(p)) return fail(err, errlen, WN_EIO, "%s", p->msg);
-	if (out_flush(&p->main) || out_pwrite(&p->main, 0, h, sizeof h) || out_sync(&p->main) ||
-	    out_rename(&p->main))
-		return out_msg(&p->main, err, errlen);
+	if (wn_bfile_flush(&p->main) || wn_bfile_pwrite(&p->main, 0, h, sizeof h) || wn_bfile_sync(&p->main) ||
+	    wn_bfile_rename(&p->main))
+		return wn_bfile_msg(&p->main, err, errlen);
 	return 0;
 }
 
@@ -1049,12 +879,12 @@ static int close_winnow(wn_pack *p, char *err, size_t errlen)
 	size_t es = (size_t)p->esize;
 	put_sect(h, 0, WT_S_TOKENS, p->T1 * (uint32_t)es, WT_HDR, p->main.pos - WT_HDR,
 		 XXH3_64bits_digest(p->xs));
-	pk_out *src[] = { &p->sa, &p->sb, &p->sc };
+	wn_bfile *src[] = { &p->sa, &p->sb, &p->sc };
 	uint32_t rec[] = { 4, 8, WT_SEG_BYTES };
 	XXH3_state_t *xs = XXH3_createState();
 	if (!xs) wn_die_oom();
 	for (int i = 0; i < 3; i++) {
-		out_align(&p->main, WT_ALIGN);
+		wn_bfile_align(&p->main, WT_ALIGN);
 		uint64_t off = p->main.pos;
 		XXH3_64bits_reset(xs);
 		out_copy(&p->main, src[i], xs, p->conv, (size_t)CONV * 4);
@@ -1085,9 +915,9 @@ static int close_winnow(wn_pack *p, char *err, size_t errlen)
 	put_u64(h + WT_O_SUM, XXH3_64bits(h, WT_O_SUM));
 	int rc = 0;
 	if (check_outs(p)) rc = fail(err, errlen, WN_EIO, "%s", p->msg);
-	else if (out_flush(&p->main) || out_pwrite(&p->main, 0, h, WT_HDR) || out_sync(&p->main) ||
-		 out_rename(&p->main))
-		rc = out_msg(&p->main, err, errlen);
+	else if (wn_bfile_flush(&p->main) || wn_bfile_pwrite(&p->main, 0, h, WT_HDR) || wn_bfile_sync(&p->main) ||
+		 wn_bfile_rename(&p->main))
+		rc = wn_bfile_msg(&p->main, err, errlen);
 	free(h);
 	return rc;
 }
@@ -1952,16 +1782,16 @@ static int same_params(const wn_pack_info *a, const wn_pack_info *b, char *err, 
 
 static void merge_megatron(wn_pack *p, const wn_pack_reader *r)
 {
-	out_put(&p->main, r->m2, r->l2);
+	wn_bfile_put(&p->main, r->m2, r->l2);
 	unsigned char b[8];
 	for (uint64_t i = 0; i < r->S; i++) {
-		out_put(&p->idx, r->sizes + 4 * i, 4);
+		wn_bfile_put(&p->idx, r->sizes + 4 * i, 4);
 		put_u64(b, p->data_bytes + (uint64_t)get_i64(r->offs + 8 * i));
-		out_put(&p->sa, b, 8);
+		wn_bfile_put(&p->sa, b, 8);
 	}
 	for (uint64_t j = 1; j < r->D; j++) {
 		put_u64(b, p->seqs + (uint64_t)get_i64(r->didx + 8 * j));
-		out_put(&p->sb, b, 8);
+		wn_bfile_put(&p->sb, b, 8);
 	}
 	p->ndocidx += r->D - 1;
 	p->seqs += r->S;
@@ -2052,7 +1882,7 @@ int wn_pack_merge(const char *out, const char *const *inputs, int n, const wn_pa
 		switch (f->format) {
 		case WN_PACK_MEGATRON: merge_megatron(p, r[i]); break;
 		case WN_PACK_LLMC:
-			out_put(&p->main, r[i]->toks, r[i]->ntok * (uint64_t)p->esize);
+			wn_bfile_put(&p->main, r[i]->toks, r[i]->ntok * (uint64_t)p->esize);
 			p->tokens += r[i]->ntok;
 			if (r[i]->info.documents != UINT64_MAX) p->docs += r[i]->info.documents;
 			break;
