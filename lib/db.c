@@ -679,6 +679,37 @@ static int summary_keys(wn_db *db, wn_buf *out, const char *kind, const char *ti
 	return 0;
 }
 
+/* The tokens winnow tok encode wrote, per domain (when it has run). */
+static int summary_tokens(wn_db *db, wn_buf *out)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='tokens'", -1, &st,
+			       NULL) != SQLITE_OK)
+		return set_err(db, "summary");
+	int have = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!have) return 0;
+	if (sqlite3_prepare_v2(db->h,
+			       "SELECT domain, sum(documents), sum(tokens), count(DISTINCT run_id) FROM tokens"
+			       " GROUP BY domain ORDER BY sum(tokens) DESC", -1, &st, NULL) != SQLITE_OK)
+		return set_err(db, "summary");
+	int any = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (!any) {
+			wn_buf_adds(out, "\ntokens written (tok encode), by domain\n");
+			wn_buf_addf(out, "  %-20s %10s %11s %6s\n", "domain", "docs", "tokens", "runs");
+			any = 1;
+		}
+		char a[32], b[32];
+		human(a, sizeof a, sqlite3_column_double(st, 1), "");
+		human(b, sizeof b, sqlite3_column_double(st, 2), "");
+		wn_buf_addf(out, "  %-20s %10s %11s %6d\n", sqlite3_column_text(st, 0), a, b,
+			    sqlite3_column_int(st, 3));
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 int wn_db_summary(wn_db *db, wn_buf *out)
 {
 	int rc = summary_runs(db, out);
@@ -687,5 +718,6 @@ int wn_db_summary(wn_db *db, wn_buf *out)
 	if (!rc) rc = summary_reasons(db, out);
 	if (!rc) rc = summary_keys(db, out, "domain", "domains");
 	if (!rc) rc = summary_keys(db, out, "lang", "languages");
+	if (!rc) rc = summary_tokens(db, out);
 	return rc;
 }

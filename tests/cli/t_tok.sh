@@ -114,6 +114,9 @@ cl_tokens=$(head -3000 "$T/cl100k_base.got" | awk '{ n += NF + 1 } END { print n
 eq "Megatron files read by a separate reader: documents and tokens" \
 	"$(cat "$T/m.txt")" "documents 3000 sequences 3000 tokens $cl_tokens dtype int32"
 eq "--stats: the tokens table" "$(q "$T/s.db" 'select documents, tokens from tokens')" "3000|$cl_tokens"
+"$W" stats "$T/s.db" >"$T/st.txt"
+ok "winnow stats shows the tokens written per domain" grep -A2 "^tokens written" "$T/st.txt"
+eq "... with the documents of the run" "$(awk '/^tokens written/ { f = 1; next } f && $1 == "(none)" { print $2 }' "$T/st.txt")" "3.0"
 "$W" tok inspect "$T/m" >"$T/i.txt"
 ok "inspect passes a good file" grep -q "checks      passed" "$T/i.txt"
 "$W" tok encode -q --format winnow --seq-len 256 --pack bestfit "$T/c3k.jsonl" -o "$T/w"
