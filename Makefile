@@ -54,6 +54,9 @@ DEDUP_SRC := $(wildcard dedup/*.c)
 # tokenizers: vocabularies, BPE encoder and trainer, token-file packers
 TOK_SRC := $(wildcard tokenize/*.c)
 
+# the reference trainer: the model's layers so far
+TRAIN_SRC := $(wildcard train/*.c)
+
 CMD_SRC := \
 	cmd/cat.c \
 	cmd/dedup.c \
@@ -70,7 +73,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 RULES_OBJ := $(BUILD)/gen/default_rules.o
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/%.o) $(FILTER_SRC:%.c=$(BUILD)/%.o) \
-	$(DEDUP_SRC:%.c=$(BUILD)/%.o) $(TOK_SRC:%.c=$(BUILD)/%.o) \
+	$(DEDUP_SRC:%.c=$(BUILD)/%.o) $(TOK_SRC:%.c=$(BUILD)/%.o) $(TRAIN_SRC:%.c=$(BUILD)/%.o) \
 	$(RULES_OBJ)
 CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
