@@ -274,18 +274,7 @@ static int langid_doc(void *ctx, wn_item *it, wn_doc *d)
 /* The default model: lid.176.ftz in the data cache. */
 static const char *default_model(char *buf, size_t n)
 {
-	const char *c = getenv("WINNOW_CACHE");
-	if (c && *c) {
-		snprintf(buf, n, "%s/lid176/lid.176.ftz", c);
-		return buf;
-	}
-	const char *x = getenv("XDG_CACHE_HOME");
-	if (x && *x) {
-		snprintf(buf, n, "%s/winnow/lid176/lid.176.ftz", x);
-		return buf;
-	}
-	const char *h = getenv("HOME");
-	snprintf(buf, n, "%s/.cache/winnow/lid176/lid.176.ftz", h ? h : ".");
+	wn_cache_path(buf, n, "lid176/lid.176.ftz");
 	return buf;
 }
 

@@ -1011,22 +1011,6 @@ static const struct option inspect_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* The length of the valid UTF-8 character at s, or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t l = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
-	if (!l || l > n) return 0;
-	for (size_t k = 1; k < l; k++)
-		if ((s[k] & 0xc0) != 0x80) return 0;
-	uint32_t cp = l == 1 ? c : l == 2 ? (c & 0x1f) << 6 | (s[1] & 0x3f)
-		    : l == 3 ? (c & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f)
-			     : (c & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 | (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
-	if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) || (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return l;
-}
-
 /* The vocabulary spec recorded by encode in a .wtok header: "vocab=SPEC"
  * up to " pattern=", and the pattern after it. */
 static int recorded_vocab(const char *t, char *spec, size_t n, char *pat, size_t pn)
@@ -1101,17 +1085,14 @@ static int inspect_one(const char *path, vocab_opts *v, wn_bpe **bpe, long long 
 			/* a sample cut between tokens can end inside a character,
 			 * and a token can be part of one: show valid UTF-8 */
 			wn_buf ok = WN_BUF_INIT;
-			const unsigned char *t = (const unsigned char *)(text.data ? text.data : "");
-			for (size_t i = 0; i < text.len;) {
-				size_t l = utf8_len(t + i, text.len - i);
-				if (l) {
-					wn_buf_add(&ok, t + i, l);
-					i += l;
-				} else {
-					wn_buf_adds(&ok, "\xef\xbf\xbd"); /* U+FFFD */
-					i++;
-				}
+			const char *t = text.data ? text.data : "";
+			size_t i = 0, at;
+			while (!wn_utf8_valid(t + i, text.len - i, &at)) {
+				wn_buf_add(&ok, t + i, at);
+				wn_buf_adds(&ok, "\xef\xbf\xbd"); /* U+FFFD for the byte */
+				i += at + 1;
 			}
+			wn_buf_add(&ok, t + i, text.len - i);
 			wn_json_escape(&q, ok.data ? ok.data : "", ok.len);
 			wn_buf_release(&ok);
 			printf("sample      %s %llu, %zu tokens: %s\n",

@@ -193,6 +193,22 @@ char **wn_opts_select(const wn_opts *o, int n, char **inputs, int *nout)
 	return v;
 }
 
+void wn_cache_path(char *out, size_t n, const char *sub)
+{
+	const char *c = getenv("WINNOW_CACHE");
+	if (c && *c) {
+		snprintf(out, n, "%s/%s", c, sub);
+		return;
+	}
+	const char *x = getenv("XDG_CACHE_HOME");
+	if (x && *x) {
+		snprintf(out, n, "%s/winnow/%s", x, sub);
+		return;
+	}
+	const char *h = getenv("HOME");
+	snprintf(out, n, "%s/.cache/winnow/%s", h && *h ? h : ".", sub);
+}
+
 int wn_ncpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -80,6 +80,11 @@ char **wn_opts_select(const wn_opts *o, int n, char **inputs, int *nout);
 /* The CPUs online (1..64): the default of --threads. */
 int wn_ncpus(void);
 
+/* "CACHE/sub" into out, where CACHE is winnow's data cache:
+ * $WINNOW_CACHE, else $XDG_CACHE_HOME/winnow, else ~/.cache/winnow (as
+ * scripts/fetch-data.sh has it). */
+void wn_cache_path(char *out, size_t n, const char *sub);
+
 /* Parse a size like 64M, 1G, 4096. -1 on error. */
 long long wn_parse_size(const char *s);
 

@@ -31,10 +31,12 @@
 #include <pcre2.h>
 
 #include "bpe.h"
+#include "bpe_train.h"
 #include "bpe_unicode.h"
 #include "../lib/err.h"
 #include "../lib/hash.h"
 #include "../lib/jtree.h"
+#include "../lib/opts.h"
 
 #define SMALL 64
 #define CACHE_SLOTS 16384
@@ -166,20 +168,8 @@ static const struct named {
 void wn_bpe_data_dir(char *out, size_t n)
 {
 	const char *e = getenv("WINNOW_TOKENIZERS");
-	if (e && *e) {
-		snprintf(out, n, "%s", e);
-		return;
-	}
-	if ((e = getenv("WINNOW_CACHE")) && *e) {
-		snprintf(out, n, "%s/tokenizers", e);
-		return;
-	}
-	if ((e = getenv("XDG_CACHE_HOME")) && *e) {
-		snprintf(out, n, "%s/winnow/tokenizers", e);
-		return;
-	}
-	e = getenv("HOME");
-	snprintf(out, n, "%s/.cache/winnow/tokenizers", e && *e ? e : ".");
+	if (e && *e) snprintf(out, n, "%s", e);
+	else wn_cache_path(out, n, "tokenizers");
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -784,19 +774,14 @@ static int load_rank_file(wn_bpe *b, tokbuild *t, const char *path, char *err, s
 	return rc;
 }
 
-/* GPT-2's byte-level alphabet: byte -> code point and back. */
-static uint32_t bl_cp[256];
+/* GPT-2's byte-level alphabet, code point -> byte (the map itself is
+ * wn_bpe_byte_to_unicode, beside the writer of tokenizer.json). */
 static int16_t bl_byte[324];
 
 static void bytelevel_init(void)
 {
-	int n = 0;
-	for (int c = 0; c < 256; c++) {
-		int printable = (c >= '!' && c <= '~') || (c >= 0xa1 && c <= 0xac) || (c >= 0xae && c <= 0xff);
-		bl_cp[c] = printable ? (uint32_t)c : (uint32_t)(256 + n++);
-	}
 	for (int i = 0; i < 324; i++) bl_byte[i] = -1;
-	for (int c = 0; c < 256; c++) bl_byte[bl_cp[c]] = (int16_t)c;
+	for (int c = 0; c < 256; c++) bl_byte[wn_bpe_byte_to_unicode((unsigned char)c)] = (int16_t)c;
 }
 
 /* A byte-level string (UTF-8) to bytes; -1 when a character is outside

@@ -436,3 +436,19 @@ Test(opts, parse_size_rejects_non_finite_and_huge)
 	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
 		cr_expect_eq(wn_parse_size(bad[k]), -1, "'%s' gave %lld", bad[k], wn_parse_size(bad[k]));
 }
+
+Test(opts, cache_path_follows_the_environment)
+{
+	char p[256];
+	setenv("WINNOW_CACHE", "/c", 1);
+	wn_cache_path(p, sizeof p, "lid176/x");
+	cr_expect_str_eq(p, "/c/lid176/x");
+	unsetenv("WINNOW_CACHE");
+	setenv("XDG_CACHE_HOME", "/x", 1);
+	wn_cache_path(p, sizeof p, "tokenizers");
+	cr_expect_str_eq(p, "/x/winnow/tokenizers");
+	unsetenv("XDG_CACHE_HOME");
+	setenv("HOME", "/h", 1);
+	wn_cache_path(p, sizeof p, "a");
+	cr_expect_str_eq(p, "/h/.cache/winnow/a");
+}
