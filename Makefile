@@ -18,15 +18,21 @@ PKGS := libzstd libcurl libxxhash sqlite3 zlib simdjson fasttext libutf8proc gum
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lcurl -lxxhash -lsqlite3 -lz -lsimdjson -lfasttext -lutf8proc -lgumbo -lopencc -lxml2 -lpcre2-8)
 
+# the trainer's matrix products: OpenBLAS's OpenMP build (Debian installs
+# it beside the pthread build; the rpath picks it over the alternatives link)
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+BLAS_CFLAGS := -I/usr/include/$(MULTIARCH)/openblas-openmp -fopenmp
+BLAS_LIBS := -L/usr/lib/$(MULTIARCH)/openblas-openmp -Wl,-rpath,/usr/lib/$(MULTIARCH)/openblas-openmp -lopenblas -fopenmp
+
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DWN_VERSION='"$(VERSION)"' -pthread -march=x86-64-v2 \
-	$(WARN) $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+	$(WARN) $(PKG_CFLAGS) $(BLAS_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_CXXFLAGS := -std=c++17 -pthread -march=x86-64-v2 -Wall -Wextra -Wno-unused-parameter \
 	$(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 # Debian's libfasttext.so carries the fastText CLI's main(): Criterion's
 # main must come first when the unit tests are linked (see below)
-LDLIBS := $(PKG_LIBS) -lstdc++ -pthread -lm $(EXTRA_LDFLAGS)
+LDLIBS := $(PKG_LIBS) $(BLAS_LIBS) -lstdc++ -pthread -lm $(EXTRA_LDFLAGS)
 
 LIB_SRC := \
 	lib/bfile.c \
@@ -54,7 +60,7 @@ DEDUP_SRC := $(wildcard dedup/*.c)
 # tokenizers: vocabularies, BPE encoder and trainer, token-file packers
 TOK_SRC := $(wildcard tokenize/*.c)
 
-# the reference trainer: the model's layers so far
+# the reference trainer: model, optimiser, data, checkpoints
 TRAIN_SRC := $(wildcard train/*.c)
 
 CMD_SRC := \

@@ -22,6 +22,8 @@ PKGS=(
 	sentencepiece
 	# the other JSON parsers measured in bench/json
 	libjansson-dev libjson-c-dev libcjson-dev
+	# the trainer's matrix products, and its PyTorch parity test
+	libopenblas-openmp-dev python3-torch python3-numpy
 )
 
 # commands that may come from elsewhere than Debian (a node or python

@@ -36,9 +36,10 @@ void wn_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, 
 		double dot = 0;
 		for (size_t c = 0; c < C; c++) dot += (double)dyr[c] * w[c] * xr[c];
 		float k = (float)(dot * r * r * r / (double)C);
-		for (size_t c = 0; c < C; c++) {
-			dxr[c] = r * w[c] * dyr[c] - k * xr[c];
-			dw[c] += dyr[c] * xr[c] * r;
+		for (size_t c = 0; c < C; c++) { /* dy read before dx is written: dx may be dy */
+			float d = dyr[c];
+			dw[c] += d * xr[c] * r;
+			dxr[c] = r * w[c] * d - k * xr[c];
 		}
 	}
 }

@@ -26,7 +26,7 @@
 /* x[N,C], w[C] -> y[N,C]; rstd[N] kept for the backward */
 void wn_rmsnorm_forward(float *y, float *rstd, const float *x, const float *w, size_t N, size_t C,
 			float eps);
-/* dy[N,C] -> dx[N,C]; dw[C] += */
+/* dy[N,C] -> dx[N,C] (dx may be dy); dw[C] += */
 void wn_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
 			 const float *rstd, size_t N, size_t C);
 
