@@ -71,6 +71,7 @@ CMD_SRC := \
 	cmd/norm.c \
 	cmd/stats.c \
 	cmd/tok.c \
+	cmd/train.c \
 	cmd/winnow.c
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

@@ -24,6 +24,7 @@ int cmd_langid(int argc, char **argv);
 int cmd_norm(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_tok(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 /* Shared by the commands: print "winnow NAME: usage error text" and a
  * pointer to --help; returns 2. */

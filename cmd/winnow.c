@@ -38,6 +38,7 @@ static const struct command commands[] = {
 	{ "norm", cmd_norm, "normalise text; read JSONL, text, HTML or WARC" },
 	{ "stats", cmd_stats, "summarise and merge run records (SQLite)" },
 	{ "tok", cmd_tok, "BPE tokenizers: encode into token files for trainers, train, inspect" },
+	{ "train", cmd_train, "train a decoder-only model on token files; sample, score, export" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
