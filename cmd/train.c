@@ -745,7 +745,7 @@ static int cmd_train_run(int argc, char **argv)
 
 	rc = 0;
 	int nd = wn_data_domains(d);
-	double t_log = now_s(), t_step;
+	double t_log = now_s(), t_step, t_flush = t_log;
 	uint64_t tok_log = 0, done_here = 0;
 	int stopped = 0;
 	while (wn_trainer_steps_done(tr) < (uint64_t)steps) {
@@ -786,6 +786,10 @@ static int cmd_train_run(int argc, char **argv)
 			tok_log = 0;
 			if (flush_sql(&tc)) rc = 1;
 		}
+		if (tc.db && now_s() - t_flush > 2.0) { /* rows reach the database every few seconds */
+			if (flush_sql(&tc)) rc = 1;
+			t_flush = now_s();
+		}
 		if (eval_every && res.step % (uint64_t)eval_every == 0 && res.step != (uint64_t)steps)
 			log_eval(&tc, tr, d, quiet);
 		int last = res.step == (uint64_t)steps;
@@ -800,6 +804,7 @@ static int cmd_train_run(int argc, char **argv)
 				break;
 			}
 			wn_ckpt_prune(ckpt_dir, (int)keep);
+			if (flush_sql(&tc)) rc = 1; /* the records reach the checkpoint's step */
 			if (!quiet && (sig_ckpt || sig_stop || halt_now)) wn_info("checkpoint %s", path);
 			sig_ckpt = 0;
 		}

@@ -215,8 +215,8 @@ int wn_export_config(const char *path, const wn_model *m, uint32_t bos_id, uint3
 		"{\n  \"architectures\": [\"LlamaForCausalLM\"],\n  \"model_type\": \"llama\",\n"
 		"  \"vocab_size\": %d,\n  \"hidden_size\": %d,\n  \"intermediate_size\": %d,\n"
 		"  \"num_hidden_layers\": %d,\n  \"num_attention_heads\": %d,\n  \"num_key_value_heads\": %d,\n"
-		"  \"head_dim\": %d,\n  \"max_position_embeddings\": %d,\n  \"rms_norm_eps\": %.9g,\n"
-		"  \"rope_theta\": %.9g,\n  \"hidden_act\": \"silu\",\n  \"tie_word_embeddings\": false,\n"
+		"  \"head_dim\": %d,\n  \"max_position_embeddings\": %d,\n  \"rms_norm_eps\": %.7g,\n"
+		"  \"rope_theta\": %.7g,\n  \"hidden_act\": \"silu\",\n  \"tie_word_embeddings\": false,\n"
 		"  \"attention_bias\": false,\n  \"mlp_bias\": false,\n  \"bos_token_id\": %u,\n"
 		"  \"eos_token_id\": %u,\n  \"torch_dtype\": \"float32\"%s%s\n}\n",
 		c->vocab_size, c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->dim / c->n_heads,
