@@ -22,7 +22,11 @@
 #      8,000 tokens on them, write per-domain training windows for winnow
 #      train with it (and Megatron files with cl100k_base), check them with
 #      inspect, and show the tokens per domain from the stats;
-#   8. show the run's record with `winnow stats` (funnel, drop reasons,
+#   8. winnow train: a tiny model (about 1M parameters besides the
+#      embeddings) on those per-domain windows for a few hundred steps,
+#      the falling loss of every domain from SQLite, a held-out
+#      evaluation, and a sample from the model;
+#   9. show the run's record with `winnow stats` (funnel, drop reasons,
 #      domains, the language histogram, what each norm rule changed).
 #
 # Everything is written under $WINNOW_DEMO (default: $CACHE/demo), outside
@@ -154,6 +158,30 @@ if command -v sqlite3 >/dev/null; then
 fi
 
 echo
+echo "== winnow train: a tiny model on the per-domain windows"
+data=()
+for f in "$DEMO"/tok/train.*.wtok; do
+	d=${f##*/train.}
+	data+=(--data "${d%.wtok}=$f")
+done
+rm -rf "$DEMO/model"
+"$W" train "${data[@]}" --preset tiny --steps ${DEMO_TRAIN_STEPS:-300} --batch-size 4 --lr 3e-3 \
+	--log-every 50 --eval-every 100 --ckpt-dir "$DEMO/model" --stats "$DB"
+if command -v sqlite3 >/dev/null; then
+	echo
+	echo "-- the training loss of each domain, averaged over 50-step spans (nats per token)"
+	sqlite3 -column -header "$DB" "select (step - 1) / 50 * 50 + 1 as from_step, domain,
+		round(sum(loss_sum) / sum(tokens), 3) as loss, sum(tokens) as tokens
+		from train_domain_loss where split = 'train'
+			and run_id = (select max(run_id) from runs where tool = 'train')
+		group by 1, 2 order by 2, 1"
+fi
+echo "-- a sample from the model (after the prompt 'The'):"
+"$W" train sample --ckpt "$DEMO/model" --prompt "The" -n 60 --seed 1
+"$W" train export --ckpt "$DEMO/model" -o "$DEMO/model/hf"
+echo "-- exported for Hugging Face: $(ls "$DEMO/model/hf" | tr '\n' ' ')"
+
+echo
 echo "== the pipeline: HTML in, Chinese and English out, filtered"
 "$W" norm -q --from html "$HB"/zh-CN/*.html "$HB"/en-US/*.html "$HB"/fr-FR/*.html |
 	"$W" langid --zh-merge --keep zh,en --min-score 0.65 \
@@ -174,3 +202,4 @@ echo "  sqlite3 $DB \"select key, sum(docs_in) from counts where kind='norm' gro
 echo "  sqlite3 $DB \"select key, sum(docs), sum(units) from edits where kind='filter_edit' group by key\""
 echo "  sqlite3 $DB \"select stage, name, sum(value) from dedup group by 1, 2\""
 echo "  sqlite3 $DB \"select domain, sum(tokens) from tokens group by domain\""
+echo "  sqlite3 $DB \"select step, domain, loss_sum / tokens from train_domain_loss where split = 'eval'\""
