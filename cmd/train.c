@@ -54,7 +54,8 @@ static const char usage_text[] =
 "(winnow tok encode --format winnow), one file per domain.\n"
 "\n"
 "Data:\n"
-"      --data NAME=PATH[:W]  a domain: its .wtok file and sampling weight (default 1)\n"
+"      --data NAME=PATH[:W]  a domain: its .wtok file and sampling weight (weights\n"
+"                            given to none: in proportion to the domains' windows)\n"
 "      --eval NAME=PATH      held-out windows of domain NAME (default: the last\n"
 "                            windows of its --data file, see --eval-windows)\n"
 "      --eval-windows N      held-out windows per domain, at most 1/10 of a file (default 32)\n"
@@ -349,7 +350,7 @@ static int add_data(spec_list *s, const char *arg)
 	const char *eq = strchr(arg, '=');
 	if (!eq || eq == arg || !eq[1]) return cmd_usage_error("--data: '%s' is not NAME=PATH[:WEIGHT]", arg), -1;
 	char *name = strndup(arg, (size_t)(eq - arg)), *path = strdup(eq + 1);
-	double w = 1;
+	double w = NAN; /* none given: the domain's share of the windows */
 	char *colon = strrchr(path, ':');
 	if (colon) {
 		char *end;
@@ -557,6 +558,12 @@ static int cmd_train_run(int argc, char **argv)
 	}
 	if (!specs.n) {
 		cmd_usage_error("no data: give --data NAME=PATH[:WEIGHT] (a .wtok file from winnow tok encode)");
+		goto out;
+	}
+	int weighted = 0;
+	for (int i = 0; i < specs.n; i++) weighted += !isnan(specs.v[i].weight);
+	if (weighted && weighted != specs.n) {
+		cmd_usage_error("give a weight to every --data domain or to none (none: in proportion to their windows)");
 		goto out;
 	}
 	if (resume && !ckpt_dir) {

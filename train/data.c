@@ -163,11 +163,12 @@ wn_data *wn_data_open(const wn_data_spec *specs, int n, uint32_t vocab_size, int
 			goto fail;
 		}
 		shuffle(dm, seed, i);
-		if (!(specs[i].weight >= 0) || !isfinite(specs[i].weight)) {
+		if (isnan(specs[i].weight)) dm->weight = (double)dm->ntrain; /* the natural mixture */
+		else if (!(specs[i].weight >= 0) || !isfinite(specs[i].weight)) {
 			snprintf(err, errlen, "domain '%s': weight must be a number >= 0", dm->name);
 			goto fail;
 		}
-		wsum += specs[i].weight;
+		wsum += dm->weight;
 	}
 	if (!(wsum > 0)) {
 		snprintf(err, errlen, "the domain weights are all 0");

@@ -35,7 +35,7 @@
 typedef struct wn_data_spec {
 	const char *name;       /* domain name */
 	const char *path;       /* .wtok file or prefix */
-	double weight;          /* sampling weight, >= 0 */
+	double weight;          /* sampling weight, >= 0; NAN: the domain's training windows */
 	const char *eval_path;  /* NULL: hold out the file's last windows */
 } wn_data_spec;
 

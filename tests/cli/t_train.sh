@@ -31,7 +31,7 @@ ok "tok encode windows per domain" "$W" tok encode --vocab "$T/bpe.json" --seq-l
 	-o "$T/d" "$T/docs.jsonl"
 
 M="--dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 128"
-D="--data en=$T/d.en.wtok --data zh=$T/d.zh.wtok:0.5"
+D="--data en=$T/d.en.wtok:1 --data zh=$T/d.zh.wtok:0.5"
 run() { "$W" train $D $M --batch-size 4 --log-every 0 -q "$@"; }
 
 # --- a run: the loss falls, everything is recorded
@@ -157,6 +157,19 @@ print(len(r) > 5 and sum(r) / len(r) < sum(s) / len(s))")" True
 exits 2 "no --data" "$W" train --steps 1
 exits 2 "a bad --data" "$W" train --data nopath
 exits 2 "an unknown preset" "$W" train $D --preset huge
+exits 2 "weights for some domains only" "$W" train --data a=$T/d.en.wtok:2 --data b=$T/d.zh.wtok
+ok "no weights: the domains' share of the windows" "$W" train --data en=$T/d.en.wtok --data zh=$T/d.zh.wtok $M \
+	--steps 1 --batch-size 1
+cp "$T/.err" "$T/w.err"
+ok "are the weights" grep -q "en weight $($PY -c "
+import subprocess
+w = {}
+for d in ('en', 'zh'):
+    out = subprocess.run(['$W', 'tok', 'inspect', '$T/d.%s.wtok' % d], capture_output=True, text=True).stdout
+    w[d] = int([l.split()[1] for l in out.splitlines() if l.startswith('windows')][0])
+# training windows: the held-out min(32, W/10) are not sampled
+tr = {d: n - min(32, n // 10) for d, n in w.items()}
+print('%.3f' % (tr['en'] / (tr['en'] + tr['zh'])))")" "$T/w.err"
 exits 2 "--resume without --ckpt-dir" "$W" train $D --resume
 exits 1 "heads that do not divide dim" run --steps 1 --heads 5
 err_has "say so" "heads must divide dim"
