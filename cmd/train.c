@@ -247,6 +247,19 @@ static double now_s(void)
 	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* The process's peak resident memory in MiB (VmHWM), 0 if unknown. */
+static double peak_rss_mib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	double kb = 0;
+	if (!f) return 0;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmHWM:", 6)) kb = strtod(line + 6, NULL);
+	fclose(f);
+	return kb / 1024;
+}
+
 static volatile sig_atomic_t sig_ckpt, sig_stop;
 static void on_usr1(int s) { (void)s; sig_ckpt = 1; }
 static void on_term(int s) { (void)s; sig_stop = 1; }
@@ -754,13 +767,14 @@ static int cmd_train_run(int argc, char **argv)
 	int nd = wn_data_domains(d);
 	double t_log = now_s(), t_step, t_flush = t_log;
 	uint64_t tok_log = 0, done_here = 0;
+	double rss_first = 0;
 	int stopped = 0;
 	while (wn_trainer_steps_done(tr) < (uint64_t)steps) {
 		wn_step_result res;
 		t_step = now_s();
 		wn_trainer_step(tr, &res);
 		double dt = now_s() - t_step;
-		done_here++;
+		if (++done_here == 1) rss_first = peak_rss_mib();
 		tok_log += res.tokens;
 		double tps = (double)(to.batch * to.accum * (size_t)T) / dt, gf = tps * fpt / 1e9;
 		if (!isfinite(res.loss)) {
@@ -822,6 +836,8 @@ static int cmd_train_run(int argc, char **argv)
 		if (rc) break;
 	}
 	if (!rc && !stopped) log_eval(&tc, tr, d, quiet);
+	if (!quiet)
+		wn_info("peak resident memory %.1f MiB after the first step, %.1f MiB at the end", rss_first, peak_rss_mib());
 	if (flush_sql(&tc)) rc = 1;
 	if (stopped && !rc) {
 		if (sig_stop) {
