@@ -59,7 +59,8 @@ static const char usage_text[] =
 "      --eval NAME=PATH      held-out windows of domain NAME (default: the last\n"
 "                            windows of its --data file, see --eval-windows)\n"
 "      --eval-windows N      held-out windows per domain, at most 1/10 of a file (default 32)\n"
-"      --doc-mask            attend within documents only; positions restart at each\n"
+"      --doc-mask            attend within documents only, positions restarting at\n"
+"                            each document's start\n"
 "Model:\n"
 "      --preset NAME         tiny (1M), small (10M), base (50M parameters; default tiny)\n"
 "      --dim N --layers N --heads N --kv-heads N --hidden N   override the preset\n"
@@ -425,6 +426,7 @@ static void options_json(wn_buf *o, const spec_list *s, const wn_train_opts *to,
 static int check_resume(const char *saved, const char *now)
 {
 	static const char *keys[] = { "batch_size", "accum", "seq_len", "seed", "doc_mask" };
+	static const char *opts[] = { "--batch-size", "--accum", "the windows' seq_len", "--seed", "--doc-mask" };
 	char a[256], b[256];
 	wn_jtree j = { 0 };
 	char err[128];
@@ -453,7 +455,7 @@ static int check_resume(const char *saved, const char *now)
 		opt_str(saved, keys[i], a, sizeof a);
 		opt_str(now, keys[i], b, sizeof b);
 		if (strcmp(a, b)) {
-			wn_error("--resume: --%s was %s, now %s (a resumed run must keep it)", keys[i], a, b);
+			wn_error("--resume: %s was %s, now %s (a resumed run must keep it)", opts[i], a, b);
 			ok = 0;
 		}
 	}
@@ -775,7 +777,7 @@ static int cmd_train_run(int argc, char **argv)
 		wn_trainer_step(tr, &res);
 		double dt = now_s() - t_step;
 		if (++done_here == 1) rss_first = peak_rss_mib();
-		tok_log += res.tokens;
+		tok_log += to.batch * to.accum * (size_t)T; /* positions: the work done */
 		double tps = (double)(to.batch * to.accum * (size_t)T) / dt, gf = tps * fpt / 1e9;
 		if (!isfinite(res.loss)) {
 			wn_error("step %llu: the loss is %g; stopping (lower --lr, or raise --warmup)",

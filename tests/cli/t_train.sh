@@ -181,7 +181,7 @@ err_has "say so" "made for a vocabulary of 2048 ids, expected 100"
 "$W" tok encode --vocab "$T/bpe.json" --format megatron -o "$T/mg" "$T/docs.jsonl" 2>/dev/null
 exits 1 "a Megatron file is not windows" "$W" train --data a="$T/mg" --steps 1
 exits 1 "resume with another batch size" run $R --batch-size 8 --ckpt-dir "$T/rb" --resume
-err_has "names the option" "batch_size was 4, now 8"
+err_has "names the option" "batch-size was 4, now 8"
 exits 1 "a missing data file" "$W" train --data a="$T/nothere.wtok" --steps 1
 err_has "by name" "nothere"
 
