@@ -5,6 +5,7 @@
 #include "../lib/bfile.h"
 #include "../lib/err.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -180,7 +181,9 @@ void wn_ckpt_path(char *out, size_t n, const char *dir, uint64_t step)
 static int is_ckpt_name(const char *s, unsigned long long *step)
 {
 	size_t n = strlen(s);
-	if (n < 11 || strncmp(s, "step-", 5) || strcmp(s + n - 6, ".wckpt")) return 0;
+	/* strtoull would take a sign or white space: digits only */
+	if (n < 12 || strncmp(s, "step-", 5) || strcmp(s + n - 6, ".wckpt") || !isdigit((unsigned char)s[5]))
+		return 0;
 	char *end;
 	*step = strtoull(s + 5, &end, 10);
 	return end == s + n - 6 && end > s + 5;

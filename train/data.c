@@ -259,7 +259,15 @@ void wn_data_eval_row(wn_data *d, int i, uint64_t j, int32_t *inputs, int32_t *t
 {
 	domain *dm = &d->d[i];
 	wn_pack_item it;
-	wn_pack_reader_get(dm->er ? dm->er : dm->r, dm->eval_base + j, &it);
+	if (j >= dm->neval || wn_pack_reader_get(dm->er ? dm->er : dm->r, dm->eval_base + j, &it)) {
+		for (int t = 0; t < d->T; t++) { /* out of range: a row with nothing to score */
+			inputs[t] = 0;
+			targets[t] = -1;
+			pos[t] = t;
+			seg_start[t] = 0;
+		}
+		return;
+	}
 	make_row(d, &it, inputs, targets, pos, seg_start);
 }
 
@@ -293,20 +301,27 @@ int wn_data_state_load(wn_data *d, const void *buf, size_t len, char *err, size_
 			 len >= 8 ? "other" : "no", d->n);
 		return -1;
 	}
-	memcpy(d->rng, p + 8, 32);
-	p += 40;
-	for (int i = 0; i < d->n; i++, p += 32) {
-		domain *dm = &d->d[i];
-		uint64_t nt;
-		memcpy(&dm->epoch, p, 8);
-		memcpy(&dm->cursor, p + 8, 8);
-		memcpy(&nt, p + 16, 8);
-		memcpy(&dm->weight, p + 24, 8);
-		if (nt != dm->ntrain || dm->cursor > dm->ntrain) {
+	/* check every domain before changing anything: a refused state
+	 * leaves the data as they were */
+	for (int i = 0; i < d->n; i++) {
+		const unsigned char *q = p + 40 + 32 * (size_t)i;
+		const domain *dm = &d->d[i];
+		uint64_t cursor, nt;
+		memcpy(&cursor, q + 8, 8);
+		memcpy(&nt, q + 16, 8);
+		if (nt != dm->ntrain || cursor > dm->ntrain) {
 			snprintf(err, errlen, "domain '%s' has %llu training windows, the checkpoint was made with %llu",
 				 dm->name, (unsigned long long)dm->ntrain, (unsigned long long)nt);
 			return -1;
 		}
+	}
+	memcpy(d->rng, p + 8, 32);
+	p += 40;
+	for (int i = 0; i < d->n; i++, p += 32) {
+		domain *dm = &d->d[i];
+		memcpy(&dm->epoch, p, 8);
+		memcpy(&dm->cursor, p + 8, 8);
+		memcpy(&dm->weight, p + 24, 8);
 		shuffle(dm, d->seed, i);
 	}
 	return 0;

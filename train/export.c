@@ -24,6 +24,20 @@ static size_t elems(const wn_st_tensor *t)
 	return n;
 }
 
+/* A shape's bytes as 4-byte elements; SIZE_MAX when that does not fit
+ * (a file's shape can be anything). */
+static size_t st_bytes(const wn_st_tensor *t)
+{
+	for (int i = 0; i < t->ndim; i++)
+		if (!t->shape[i]) return 0;
+	size_t n = 4;
+	for (int i = 0; i < t->ndim; i++) {
+		if (n > SIZE_MAX / t->shape[i]) return SIZE_MAX;
+		n *= t->shape[i];
+	}
+	return n;
+}
+
 int wn_st_write(const char *path, const wn_st_tensor *t, size_t n, const char *meta, char *err, size_t errlen)
 {
 	wn_buf h;
@@ -134,7 +148,7 @@ int wn_st_read(const char *path, wn_st_file *f, char *err, size_t errlen)
 		}
 		const wn_jnode *b = wn_jtree_child(&j, of, 0), *en = wn_jtree_child(&j, of, 1);
 		if (!b->is_int || !en->is_int || b->i < 0 || en->i < b->i || (uint64_t)en->i > dlen ||
-		    (uint64_t)(en->i - b->i) != elems(t) * 4) {
+		    (uint64_t)(en->i - b->i) != st_bytes(t)) {
 			why = "a tensor's data_offsets do not match its shape or lie outside the file";
 			goto fail;
 		}
@@ -200,10 +214,22 @@ size_t wn_export_tensors(const wn_model *m, const float *data, const char *prefi
 	return k;
 }
 
+/* x in as few digits as read back the same float (import reads a double
+ * and narrows it), at least %.7g's */
+static const char *float_text(char *b, size_t n, float x)
+{
+	for (int prec = 7; prec <= 9; prec++) {
+		snprintf(b, n, "%.*g", prec, (double)x);
+		if ((float)strtod(b, NULL) == x) break;
+	}
+	return b;
+}
+
 int wn_export_config(const char *path, const wn_model *m, uint32_t bos_id, uint32_t eos_id, const char *extra,
 		     char *err, size_t errlen)
 {
 	const wn_model_config *c = wn_model_cfg(m);
+	char eps[32], theta[32];
 	FILE *f;
 	char tmp[4200];
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -215,13 +241,13 @@ int wn_export_config(const char *path, const wn_model *m, uint32_t bos_id, uint3
 		"{\n  \"architectures\": [\"LlamaForCausalLM\"],\n  \"model_type\": \"llama\",\n"
 		"  \"vocab_size\": %d,\n  \"hidden_size\": %d,\n  \"intermediate_size\": %d,\n"
 		"  \"num_hidden_layers\": %d,\n  \"num_attention_heads\": %d,\n  \"num_key_value_heads\": %d,\n"
-		"  \"head_dim\": %d,\n  \"max_position_embeddings\": %d,\n  \"rms_norm_eps\": %.7g,\n"
-		"  \"rope_theta\": %.7g,\n  \"hidden_act\": \"silu\",\n  \"tie_word_embeddings\": false,\n"
+		"  \"head_dim\": %d,\n  \"max_position_embeddings\": %d,\n  \"rms_norm_eps\": %s,\n"
+		"  \"rope_theta\": %s,\n  \"hidden_act\": \"silu\",\n  \"tie_word_embeddings\": false,\n"
 		"  \"attention_bias\": false,\n  \"mlp_bias\": false,\n  \"bos_token_id\": %u,\n"
 		"  \"eos_token_id\": %u,\n  \"torch_dtype\": \"float32\"%s%s\n}\n",
 		c->vocab_size, c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->dim / c->n_heads,
-		c->max_seq_len, (double)c->norm_eps, (double)c->rope_theta, bos_id, eos_id, extra ? ",\n  " : "",
-		extra ? extra : "");
+		c->max_seq_len, float_text(eps, sizeof eps, c->norm_eps), float_text(theta, sizeof theta, c->rope_theta),
+		bos_id, eos_id, extra ? ",\n  " : "", extra ? extra : "");
 	int bad = ferror(f) | fflush(f) | fsync(fileno(f));
 	bad |= fclose(f);
 	if (bad || rename(tmp, path)) {
