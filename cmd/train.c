@@ -71,6 +71,8 @@ static const char usage_text[] =
 "      --steps N             optimizer steps (default 1000)\n"
 "      --batch-size B        rows of seq_len tokens per micro-batch (default 8)\n"
 "      --accum K             micro-batches per step (default 1)\n"
+"      --batch-tokens N      micro-batches per step to reach N token positions\n"
+"                            (sets --accum to ceil(N / (batch-size x seq_len)))\n"
 "      --lr F                peak learning rate (default 3e-3)\n"
 "      --min-lr F            final learning rate (default lr/10)\n"
 "      --warmup N            warmup steps (default 5% of steps)\n"
@@ -128,7 +130,7 @@ enum {
 	OPT_KV_HEADS, OPT_HIDDEN, OPT_ROPE_THETA, OPT_VOCAB_SIZE, OPT_INIT, OPT_STEPS, OPT_BATCH, OPT_ACCUM,
 	OPT_LR, OPT_MIN_LR, OPT_WARMUP, OPT_SCHEDULE, OPT_DECAY_STEPS, OPT_WD, OPT_DECAY_EMBED, OPT_BETA1,
 	OPT_BETA2, OPT_ADAM_EPS, OPT_CLIP, OPT_SEED, OPT_THREADS, OPT_CKPT_DIR, OPT_CKPT_EVERY, OPT_KEEP,
-	OPT_RESUME, OPT_HALT, OPT_EVAL_EVERY, OPT_LOG_EVERY, OPT_STATS, OPT_DUMP, OPT_CKPT, OPT_TOKENIZER,
+	OPT_RESUME, OPT_HALT, OPT_BATCH_TOKENS, OPT_EVAL_EVERY, OPT_LOG_EVERY, OPT_STATS, OPT_DUMP, OPT_CKPT, OPT_TOKENIZER,
 	OPT_PROMPT, OPT_TEMP, OPT_TOPK,
 };
 
@@ -149,6 +151,7 @@ static const struct option train_opts[] = {
 	{ "steps", required_argument, NULL, OPT_STEPS },
 	{ "batch-size", required_argument, NULL, OPT_BATCH },
 	{ "accum", required_argument, NULL, OPT_ACCUM },
+	{ "batch-tokens", required_argument, NULL, OPT_BATCH_TOKENS },
 	{ "lr", required_argument, NULL, OPT_LR },
 	{ "min-lr", required_argument, NULL, OPT_MIN_LR },
 	{ "warmup", required_argument, NULL, OPT_WARMUP },
@@ -494,7 +497,7 @@ static int cmd_train_run(int argc, char **argv)
 	const char *preset = "tiny", *init = NULL, *ckpt_dir = NULL, *stats = NULL, *dump = NULL;
 	long long dim = 0, layers = 0, heads = 0, kv = 0, hidden = 0, vocab = 0, steps = 1000, batch = 8, accum = 1;
 	long long warmup = -1, decay_steps = -1, seed = 1, threads = 0, ckpt_every = 0, keep = 3, halt = 0;
-	long long eval_every = 0, log_every = 10, eval_windows = 32;
+	long long eval_every = 0, log_every = 10, eval_windows = 32, batch_tokens = 0;
 	double rope_theta = 10000, lr = 3e-3, min_lr = -1, wd = 0.1, beta1 = 0.9, beta2 = 0.95, adam_eps = 1e-8,
 	       clip = 1.0;
 	int doc_mask = 0, resume = 0, quiet = 0, decay_embed = 0, sched = WN_SCHED_COSINE, opt, rc = 2;
@@ -529,6 +532,7 @@ static int cmd_train_run(int argc, char **argv)
 		case OPT_STEPS: bad = num_ll("steps", optarg, 1, 1LL << 40, &steps); break;
 		case OPT_BATCH: bad = num_ll("batch-size", optarg, 1, 1 << 16, &batch); break;
 		case OPT_ACCUM: bad = num_ll("accum", optarg, 1, 1 << 16, &accum); break;
+		case OPT_BATCH_TOKENS: bad = num_ll("batch-tokens", optarg, 1, 1LL << 40, &batch_tokens); break;
 		case OPT_LR: bad = num_f("lr", optarg, 0, 10, &lr); break;
 		case OPT_MIN_LR: bad = num_f("min-lr", optarg, 0, 10, &min_lr); break;
 		case OPT_WARMUP: bad = num_ll("warmup", optarg, 0, 1LL << 40, &warmup); break;
@@ -625,6 +629,15 @@ static int cmd_train_run(int argc, char **argv)
 		goto done;
 	}
 	int T = wn_data_seq_len(d);
+	if (batch_tokens) {
+		long long per = batch * T;
+		accum = (batch_tokens + per - 1) / per;
+		if (accum > 1 << 16) {
+			wn_error("--batch-tokens %lld needs %lld micro-batches of %lld tokens; at most 65536", batch_tokens,
+				 accum, per);
+			goto done;
+		}
+	}
 	/* the model's shape: a checkpoint's, else the preset's with overrides */
 	if (resume || init) {
 		const char *src = init;

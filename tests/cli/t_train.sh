@@ -94,6 +94,23 @@ eq "after SIGTERM and resume, the losses repeat bit for bit ($n steps)" \
 eq "the stopped run is recorded as failed, the resumed one as ok" \
 	"$(q "$T/c.db" "SELECT group_concat(status) FROM (SELECT status FROM runs ORDER BY run_id)")" "failed,ok"
 
+# SIGUSR1: a checkpoint now, and the run goes on to its end
+"$W" train $D $M --batch-size 4 --steps 200 --threads 1 --ckpt-dir "$T/ru" --log-every 1 2>"$T/usr1.err" &
+pid=$!
+for i in $(seq 1 600); do
+	grep -q "step 3/" "$T/usr1.err" 2>/dev/null && break
+	sleep 0.05
+done
+kill -USR1 $pid
+wait $pid
+eq "after SIGUSR1 the run finishes (exit 0)" "$?" 0
+eq "with the signal's checkpoint and the final one" "$(ls "$T/ru" | wc -l) $(ls "$T/ru" | tail -1)" \
+	"2 step-000000200.wckpt"
+
+ok "--batch-tokens sets the accumulation" run --steps 1 --batch-tokens 1000 --stats "$T/bt.db"
+eq "to ceil(1000 / (4 x 64)) = 4 micro-batches" \
+	"$(q "$T/bt.db" "SELECT json_extract(options, '$.accum') FROM train_runs")" 4
+
 # --keep, damaged checkpoints
 ok "checkpoints every 5 steps, keep 2" run --steps 20 --ckpt-dir "$T/rk" --ckpt-every 5 --keep 2 --threads 1
 eq "only the newest two are kept" "$(ls "$T/rk" | tr '\n' ' ')" "step-000000015.wckpt step-000000020.wckpt "
