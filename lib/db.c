@@ -710,6 +710,50 @@ static int summary_tokens(wn_db *db, wn_buf *out)
 	return 0;
 }
 
+/* The training runs (winnow train): the last step's loss, and per
+ * domain the training loss over the run's last 10% of steps and the last
+ * held-out loss. */
+static int summary_train(wn_db *db, wn_buf *out)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='train_domain_loss'", -1,
+			       &st, NULL) != SQLITE_OK)
+		return set_err(db, "summary");
+	int have = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!have) return 0;
+	if (sqlite3_prepare_v2(
+		    db->h,
+		    "WITH last AS (SELECT run_id, max(step) AS s FROM train_steps GROUP BY run_id) "
+		    "SELECT d.run_id, d.domain, l.s,"
+		    " sum(CASE WHEN d.split = 'train' AND d.step > l.s * 0.9 THEN d.loss_sum END) /"
+		    " sum(CASE WHEN d.split = 'train' AND d.step > l.s * 0.9 THEN d.tokens END),"
+		    " (SELECT e.loss_sum / e.tokens FROM train_domain_loss e WHERE e.run_id = d.run_id"
+		    "  AND e.domain = d.domain AND e.split = 'eval' ORDER BY e.step DESC LIMIT 1),"
+		    " sum(CASE WHEN d.split = 'train' THEN d.tokens END)"
+		    " FROM train_domain_loss d JOIN last l ON l.run_id = d.run_id"
+		    " GROUP BY d.run_id, d.domain ORDER BY d.run_id, d.domain",
+		    -1, &st, NULL) != SQLITE_OK)
+		return set_err(db, "summary");
+	int64_t run = -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (run < 0) {
+			wn_buf_adds(out, "\ntraining (train): loss per domain, nats per token\n");
+			wn_buf_addf(out, "  %-6s %-20s %8s %11s %12s %9s\n", "run", "domain", "steps", "tokens",
+				    "train (end)", "held out");
+		}
+		run = sqlite3_column_int64(st, 0);
+		char tok[32], a[32] = "-", b[32] = "-";
+		human(tok, sizeof tok, sqlite3_column_double(st, 5), "");
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL) snprintf(a, sizeof a, "%.4f", sqlite3_column_double(st, 3));
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL) snprintf(b, sizeof b, "%.4f", sqlite3_column_double(st, 4));
+		wn_buf_addf(out, "  %-6lld %-20s %8lld %11s %12s %9s\n", (long long)run, sqlite3_column_text(st, 1),
+			    (long long)sqlite3_column_int64(st, 2), tok, a, b);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 int wn_db_summary(wn_db *db, wn_buf *out)
 {
 	int rc = summary_runs(db, out);
@@ -719,5 +763,6 @@ int wn_db_summary(wn_db *db, wn_buf *out)
 	if (!rc) rc = summary_keys(db, out, "domain", "domains");
 	if (!rc) rc = summary_keys(db, out, "lang", "languages");
 	if (!rc) rc = summary_tokens(db, out);
+	if (!rc) rc = summary_train(db, out);
 	return rc;
 }

@@ -56,7 +56,10 @@ eq "the held-out loss falls ($ev60 -> $ev120)" "$($PY -c "print($ev120 < $ev60)"
 eq "the run is recorded as ok" "$(q "$T/s.db" "SELECT tool, status FROM runs")" "train|ok"
 ok "the final checkpoint" test -s "$T/ck/step-000000120.wckpt"
 "$W" stats "$T/s.db" >"$T/sum.txt" 2>&1
-ok "winnow stats shows the training run" grep -q "train" "$T/sum.txt"
+ok "winnow stats shows the training run" grep -q "^training (train): loss per domain" "$T/sum.txt"
+eq "with both domains' losses at the end and held out" \
+	"$(awk '/^training/{f=1;next} f&&$1~/^[0-9]+$/{print $2, $3, ($5 > 0), ($6 > 0)}' "$T/sum.txt" | tr '\n' ' ')" \
+	"en 120 1 1 zh 120 1 1 "
 
 # --- determinism and resume, bit for bit
 R="--steps 24 --accum 2 --threads 2 --doc-mask --schedule wsd --warmup 3"
