@@ -27,9 +27,16 @@
 #      against spm_train --model_type=bpe on the same text
 #  10. winnow tok (bench/tok_speed.sh): encoding against npm tiktoken and
 #      spm_encode, training against spm_train
+#  11. the trainer's reference points: OpenBLAS cblas_sgemm GFLOP/s for the
+#      square 2048 product and the training step's shapes (bench/sgemm.sh),
+#      and llm.c's CPU trainer train_gpt2.c on GPT-2 configurations of the
+#      "small" and "base" presets' sizes (bench/train_llmc.sh; llm.c's
+#      source is looked for in LLMC_DIR, default /work/llmc, and the run is
+#      skipped without it), and winnow train against both and against
+#      PyTorch on the same model and batch (bench/train_speed.sh)
 # Results are printed; bench/README.md records them.  Nothing here fails
 # on a time.  BENCH_ONLY=filter (or a comma-separated list of io, langid,
-# norm, filter, json, dedup, tok, bpe) runs only those sections.
+# norm, filter, json, dedup, tok, bpe, train) runs only those sections.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$here/..
@@ -184,4 +191,10 @@ if want dedup; then
 	WINNOW=$W "$here/dedup_speed.sh"
 	echo
 	WINNOW=$W "$here/dedup_quality.sh"
+fi
+if want train; then
+	echo
+	"$here/sgemm.sh"
+	echo
+	WINNOW=$W "$here/train_speed.sh"
 fi

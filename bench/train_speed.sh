@@ -46,10 +46,11 @@ EOF
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $THREADS threads"
 sg=""
 if [ -x "$here/sgemm.sh" ]; then
-	sg=$("$here/sgemm.sh" 2>/dev/null | awk -v t="$THREADS" '/^sgemm m=2048 n=2048 k=2048/ && $0 ~ "threads=" t " " {
+	# the kernels winnow train will load: the environment's OPENBLAS_CORETYPE, else OpenBLAS's choice
+	sg=$(SGEMM_CORETYPE=${OPENBLAS_CORETYPE:-auto} SGEMM_THREADS=$THREADS "$here/sgemm.sh" 2048x2048x2048 2>/dev/null | awk -v t="$THREADS" '/^sgemm m=2048 n=2048 k=2048/ && $0 ~ "threads=" t " " {
 		for (i = 1; i <= NF; i++) if ($i ~ /^gflops=/) { sub("gflops=", "", $i); print $i } }' | tail -1)
 fi
-echo "sgemm 2048^3, $THREADS threads: ${sg:-?} GFLOP/s"
+echo "sgemm 2048^3, $THREADS threads, OpenBLAS kernels ${OPENBLAS_CORETYPE:-of its own choice}: ${sg:-?} GFLOP/s"
 echo
 
 preset_args() {
@@ -98,5 +99,5 @@ for cfg in $CONFIGS; do
 done
 
 echo
-echo "memory (small, 100 steps): $("$W" train --data d="$tmp/d.wtok" --preset small --vocab-size 8192 --steps 100 \
+echo "memory (small, 40 steps): $("$W" train --data d="$tmp/d.wtok" --preset small --vocab-size 8192 --steps 40 \
 	--batch-size 8 --threads "$THREADS" --log-every 0 2>&1 | grep 'peak resident' | sed 's/.*: //')"
