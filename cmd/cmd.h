@@ -32,6 +32,8 @@ int cmd_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* After getopt_long returned '?' or ':' (optstring starts with ':' and
  * opterr is 0): name the unknown option or the missing value; returns 2. */
 int cmd_bad_option(int opt, char **argv);
+/* --OPT's value as an integer in lo..hi: 0, or -1 after a usage message. */
+int cmd_parse_ll(const char *opt, const char *arg, long long lo, long long hi, long long *out);
 
 struct wn_opts;
 /* The last case of every document tool's option switch: -h prints `usage`

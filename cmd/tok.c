@@ -127,19 +127,6 @@ static wn_bpe *load_vocab(const vocab_opts *v)
 	return b;
 }
 
-static int parse_long(const char *opt, const char *arg, long long lo, long long hi, long long *out)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(arg, &end, 10);
-	if (*end || end == arg || errno || v < lo || v > hi) {
-		cmd_usage_error("--%s: '%s' is not a number from %lld to %lld", opt, arg, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* The folder a prefix's files go into, created when missing (as -O DIR
  * is); 0 or -1 after an error message. */
 static int make_parent(const char *prefix)
@@ -533,11 +520,11 @@ static int cmd_tok_encode(int argc, char **argv)
 			}
 			break;
 		case OPT_SEQ_LEN:
-			if (parse_long("seq-len", optarg, 1, WN_PACK_MAX_SEQ_LEN, &x)) goto out;
+			if (cmd_parse_ll("seq-len", optarg, 1, WN_PACK_MAX_SEQ_LEN, &x)) goto out;
 			E.po.seq_len = (int)x;
 			break;
 		case OPT_THREADS:
-			if (parse_long("threads", optarg, 1, 256, &x)) goto out;
+			if (cmd_parse_ll("threads", optarg, 1, 256, &x)) goto out;
 			threads = (int)x;
 			break;
 		default:
@@ -874,13 +861,13 @@ static int cmd_tok_train(int argc, char **argv)
 			specials[nspecials++] = optarg;
 			break;
 		case OPT_VOCAB_SIZE:
-			if (parse_long("vocab-size", optarg, 257, 1 << 30, &vocab_size)) goto out;
+			if (cmd_parse_ll("vocab-size", optarg, 257, 1 << 30, &vocab_size)) goto out;
 			break;
 		case OPT_MIN_FREQ:
-			if (parse_long("min-frequency", optarg, 1, 1LL << 40, &min_freq)) goto out;
+			if (cmd_parse_ll("min-frequency", optarg, 1, 1LL << 40, &min_freq)) goto out;
 			break;
 		case OPT_THREADS:
-			if (parse_long("threads", optarg, 1, 256, &x)) goto out;
+			if (cmd_parse_ll("threads", optarg, 1, 256, &x)) goto out;
 			threads = (int)x;
 			break;
 		default:
@@ -1122,10 +1109,10 @@ static int cmd_tok_inspect(int argc, char **argv)
 			if (add_special_opt(&v, optarg)) goto out;
 			break;
 		case OPT_EOS:
-			if (parse_long("eos", optarg, 0, UINT32_MAX, &eos)) goto out;
+			if (cmd_parse_ll("eos", optarg, 0, UINT32_MAX, &eos)) goto out;
 			break;
 		case OPT_SAMPLE:
-			if (parse_long("sample", optarg, 0, 1 << 20, &sample)) goto out;
+			if (cmd_parse_ll("sample", optarg, 0, 1 << 20, &sample)) goto out;
 			break;
 		case 'h':
 			fputs(inspect_usage, stdout);

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/hash.h"
 #include "cmd.h"
 #include "../lib/buf.h"
 #include "../lib/db.h"
@@ -180,19 +181,6 @@ static const struct option train_opts[] = {
 };
 
 /* ---- small parsers ---- */
-
-static int num_ll(const char *opt, const char *arg, long long lo, long long hi, long long *out)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(arg, &end, 10);
-	if (*end || end == arg || errno || v < lo || v > hi) {
-		cmd_usage_error("--%s: '%s' is not an integer in %lld..%lld", opt, arg, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
 
 static int num_f(const char *opt, const char *arg, double lo, double hi, double *out)
 {
@@ -518,46 +506,46 @@ static int cmd_train_run(int argc, char **argv)
 			specs.ev[specs.nev++].path = strdup(eq + 1);
 			break;
 		}
-		case OPT_EVAL_WINDOWS: bad = num_ll("eval-windows", optarg, 0, 1LL << 40, &eval_windows); break;
+		case OPT_EVAL_WINDOWS: bad = cmd_parse_ll("eval-windows", optarg, 0, 1LL << 40, &eval_windows); break;
 		case OPT_DOC_MASK: doc_mask = 1; break;
 		case OPT_PRESET: preset = optarg; break;
-		case OPT_DIM: bad = num_ll("dim", optarg, 2, 65536, &dim); break;
-		case OPT_LAYERS: bad = num_ll("layers", optarg, 1, 1024, &layers); break;
-		case OPT_HEADS: bad = num_ll("heads", optarg, 1, 4096, &heads); break;
-		case OPT_KV_HEADS: bad = num_ll("kv-heads", optarg, 1, 4096, &kv); break;
-		case OPT_HIDDEN: bad = num_ll("hidden", optarg, 1, 1 << 20, &hidden); break;
+		case OPT_DIM: bad = cmd_parse_ll("dim", optarg, 2, 65536, &dim); break;
+		case OPT_LAYERS: bad = cmd_parse_ll("layers", optarg, 1, 1024, &layers); break;
+		case OPT_HEADS: bad = cmd_parse_ll("heads", optarg, 1, 4096, &heads); break;
+		case OPT_KV_HEADS: bad = cmd_parse_ll("kv-heads", optarg, 1, 4096, &kv); break;
+		case OPT_HIDDEN: bad = cmd_parse_ll("hidden", optarg, 1, 1 << 20, &hidden); break;
 		case OPT_ROPE_THETA: bad = num_f("rope-theta", optarg, 1.0001, 1e12, &rope_theta); break;
-		case OPT_VOCAB_SIZE: bad = num_ll("vocab-size", optarg, 2, 1 << 24, &vocab); break;
+		case OPT_VOCAB_SIZE: bad = cmd_parse_ll("vocab-size", optarg, 2, 1 << 24, &vocab); break;
 		case OPT_INIT: init = optarg; break;
-		case OPT_STEPS: bad = num_ll("steps", optarg, 1, 1LL << 40, &steps); break;
-		case OPT_BATCH: bad = num_ll("batch-size", optarg, 1, 1 << 16, &batch); break;
-		case OPT_ACCUM: bad = num_ll("accum", optarg, 1, 1 << 16, &accum); break;
-		case OPT_BATCH_TOKENS: bad = num_ll("batch-tokens", optarg, 1, 1LL << 40, &batch_tokens); break;
+		case OPT_STEPS: bad = cmd_parse_ll("steps", optarg, 1, 1LL << 40, &steps); break;
+		case OPT_BATCH: bad = cmd_parse_ll("batch-size", optarg, 1, 1 << 16, &batch); break;
+		case OPT_ACCUM: bad = cmd_parse_ll("accum", optarg, 1, 1 << 16, &accum); break;
+		case OPT_BATCH_TOKENS: bad = cmd_parse_ll("batch-tokens", optarg, 1, 1LL << 40, &batch_tokens); break;
 		case OPT_LR: bad = num_f("lr", optarg, 0, 10, &lr); break;
 		case OPT_MIN_LR: bad = num_f("min-lr", optarg, 0, 10, &min_lr); break;
-		case OPT_WARMUP: bad = num_ll("warmup", optarg, 0, 1LL << 40, &warmup); break;
+		case OPT_WARMUP: bad = cmd_parse_ll("warmup", optarg, 0, 1LL << 40, &warmup); break;
 		case OPT_SCHEDULE:
 			if (!(sched = wn_schedule_kind(optarg))) {
 				cmd_usage_error("--schedule: '%s' is not cosine, wsd or constant", optarg);
 				goto out;
 			}
 			break;
-		case OPT_DECAY_STEPS: bad = num_ll("decay-steps", optarg, 0, 1LL << 40, &decay_steps); break;
+		case OPT_DECAY_STEPS: bad = cmd_parse_ll("decay-steps", optarg, 0, 1LL << 40, &decay_steps); break;
 		case OPT_WD: bad = num_f("weight-decay", optarg, 0, 10, &wd); break;
 		case OPT_DECAY_EMBED: decay_embed = 1; break;
 		case OPT_BETA1: bad = num_f("beta1", optarg, 0, 0.999999, &beta1); break;
 		case OPT_BETA2: bad = num_f("beta2", optarg, 0, 0.999999, &beta2); break;
 		case OPT_ADAM_EPS: bad = num_f("adam-eps", optarg, 1e-30, 1, &adam_eps); break;
 		case OPT_CLIP: bad = num_f("clip", optarg, 0, 1e30, &clip); break;
-		case OPT_SEED: bad = num_ll("seed", optarg, 0, 1LL << 62, &seed); break;
-		case OPT_THREADS: bad = num_ll("threads", optarg, 1, 1024, &threads); break;
+		case OPT_SEED: bad = cmd_parse_ll("seed", optarg, 0, 1LL << 62, &seed); break;
+		case OPT_THREADS: bad = cmd_parse_ll("threads", optarg, 1, 1024, &threads); break;
 		case OPT_CKPT_DIR: ckpt_dir = optarg; break;
-		case OPT_CKPT_EVERY: bad = num_ll("ckpt-every", optarg, 0, 1LL << 40, &ckpt_every); break;
-		case OPT_KEEP: bad = num_ll("keep", optarg, 0, 1 << 20, &keep); break;
+		case OPT_CKPT_EVERY: bad = cmd_parse_ll("ckpt-every", optarg, 0, 1LL << 40, &ckpt_every); break;
+		case OPT_KEEP: bad = cmd_parse_ll("keep", optarg, 0, 1 << 20, &keep); break;
 		case OPT_RESUME: resume = 1; break;
-		case OPT_HALT: bad = num_ll("halt-after", optarg, 1, 1LL << 40, &halt); break;
-		case OPT_EVAL_EVERY: bad = num_ll("eval-every", optarg, 0, 1LL << 40, &eval_every); break;
-		case OPT_LOG_EVERY: bad = num_ll("log-every", optarg, 0, 1LL << 40, &log_every); break;
+		case OPT_HALT: bad = cmd_parse_ll("halt-after", optarg, 1, 1LL << 40, &halt); break;
+		case OPT_EVAL_EVERY: bad = cmd_parse_ll("eval-every", optarg, 0, 1LL << 40, &eval_every); break;
+		case OPT_LOG_EVERY: bad = cmd_parse_ll("log-every", optarg, 0, 1LL << 40, &log_every); break;
 		case OPT_STATS: stats = optarg; break;
 		case OPT_DUMP: dump = optarg; break;
 		case 'q': quiet = 1; break;
@@ -943,14 +931,6 @@ static const struct option use_opts_long[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
 /* Next token from the logits: greedy, or temperature and top-k. */
 static uint32_t pick(const float *logits, size_t V, double temp, long long topk, uint64_t *rng, float *scratch)
 {
@@ -987,7 +967,7 @@ static uint32_t pick(const float *logits, size_t V, double temp, long long topk,
 	double sum = 0;
 	for (size_t v = 0; v < V; v++)
 		if (logits[v] >= thr) sum += exp((logits[v] - logits[best]) / temp);
-	double u = (double)(rng_next(rng) >> 11) / 9007199254740992.0 * sum, acc = 0;
+	double u = (double)(wn_splitmix64(rng) >> 11) / 9007199254740992.0 * sum, acc = 0;
 	for (size_t v = 0; v < V; v++)
 		if (logits[v] >= thr) {
 			acc += exp((logits[v] - logits[best]) / temp);
@@ -1011,11 +991,11 @@ static int cmd_train_sample(int argc, char **argv)
 		case OPT_CKPT: u.ckpt = optarg; break;
 		case OPT_TOKENIZER: u.tokenizer = optarg; break;
 		case OPT_PROMPT: prompt = optarg; break;
-		case 'n': bad = num_ll("tokens", optarg, 0, 1 << 24, &n); break;
+		case 'n': bad = cmd_parse_ll("tokens", optarg, 0, 1 << 24, &n); break;
 		case OPT_TEMP: bad = num_f("temperature", optarg, 0, 100, &temp); break;
-		case OPT_TOPK: bad = num_ll("top-k", optarg, 0, 1 << 24, &topk); break;
-		case OPT_SEED: bad = num_ll("seed", optarg, 0, 1LL << 62, &seed); break;
-		case OPT_THREADS: bad = num_ll("threads", optarg, 1, 1024, &threads); break;
+		case OPT_TOPK: bad = cmd_parse_ll("top-k", optarg, 0, 1 << 24, &topk); break;
+		case OPT_SEED: bad = cmd_parse_ll("seed", optarg, 0, 1LL << 62, &seed); break;
+		case OPT_THREADS: bad = cmd_parse_ll("threads", optarg, 1, 1024, &threads); break;
 		case 'h':
 			fputs(sample_usage, stdout);
 			return 0;
@@ -1138,7 +1118,7 @@ static int cmd_train_score(int argc, char **argv)
 		case OPT_CKPT: u.ckpt = optarg; break;
 		case OPT_TOKENIZER: u.tokenizer = optarg; break;
 		case OPT_THREADS:
-			if (num_ll("threads", optarg, 1, 1024, &threads)) {
+			if (cmd_parse_ll("threads", optarg, 1, 1024, &threads)) {
 				free(lo);
 				return 2;
 			}

@@ -11,6 +11,7 @@
  * modules (filters/ dedup/ mixer/ tokenize/ train/), which use lib/ (I/O,
  * documents, stats).  See README.md, ARCHITECTURE.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -78,6 +79,19 @@ int cmd_other_option(int opt, wn_opts *o, const char *usage, char **argv)
 	}
 	if (wn_opts_common(o, opt, optarg, err, sizeof err) < 0) return cmd_usage_error("%s", err);
 	return -1;
+}
+
+int cmd_parse_ll(const char *opt, const char *arg, long long lo, long long hi, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(arg, &end, 10);
+	if (*end || end == arg || errno || v < lo || v > hi) {
+		cmd_usage_error("--%s: '%s' is not a number from %lld to %lld", opt, arg, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 int cmd_bad_option(int opt, char **argv)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "../lib/hash.h"
 #include "dedup.h"
 #include "../lib/err.h"
 
@@ -22,14 +23,6 @@ struct dd_minhash {
 	uint64_t seed;
 	uint64_t *a, *b;
 };
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 dd_minhash *dd_minhash_new(int bands, int rows, uint64_t seed)
 {
@@ -43,8 +36,8 @@ dd_minhash *dd_minhash_new(int bands, int rows, uint64_t seed)
 	m->b = wn_malloc(sizeof *m->b * (size_t)m->nperm);
 	uint64_t x = seed ^ 0x6d696e68617368ULL;
 	for (int k = 0; k < m->nperm; k++) {
-		m->a[k] = splitmix64(&x) | 1;
-		m->b[k] = splitmix64(&x);
+		m->a[k] = wn_splitmix64(&x) | 1;
+		m->b[k] = wn_splitmix64(&x);
 	}
 	return m;
 }

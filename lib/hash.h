@@ -11,6 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* SplitMix64: the next value of a 64-bit seeded stream (Steele, Lea and
+ * Flood); seeds the other generators and initialisations. */
+static inline uint64_t wn_splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
 uint64_t wn_hash64(const void *p, size_t n, uint64_t seed);
 void wn_hash128(const void *p, size_t n, uint64_t seed, uint64_t out[2]);
 

@@ -1,6 +1,7 @@
 /*
  * data.c - domains of .wtok windows sampled into batches (see data.h).
  */
+#include "../lib/hash.h"
 #include "data.h"
 #include "../tokenize/pack.h"
 
@@ -27,14 +28,6 @@ struct wn_data {
 	uint32_t eos, max_id, vocab;
 	char tokenizer[WN_PACK_TOKENIZER_MAX + 1];
 };
-
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -63,7 +56,7 @@ static uint64_t below(uint64_t *s, uint64_t n)
 static void shuffle(domain *dm, uint64_t seed, int idx)
 {
 	uint64_t s0 = seed ^ ((uint64_t)idx << 32) ^ (dm->epoch * 0xD1B54A32D192ED03ULL), s[4];
-	for (int i = 0; i < 4; i++) s[i] = splitmix64(&s0);
+	for (int i = 0; i < 4; i++) s[i] = wn_splitmix64(&s0);
 	for (uint64_t i = 0; i < dm->ntrain; i++) dm->perm[i] = i;
 	for (uint64_t i = dm->ntrain; i > 1; i--) {
 		uint64_t j = below(s, i), t = dm->perm[i - 1];
@@ -122,7 +115,7 @@ wn_data *wn_data_open(const wn_data_spec *specs, int n, uint32_t vocab_size, int
 	d->doc_mask = doc_mask;
 	d->seed = seed;
 	uint64_t s = seed;
-	for (int i = 0; i < 4; i++) d->rng[i] = splitmix64(&s);
+	for (int i = 0; i < 4; i++) d->rng[i] = wn_splitmix64(&s);
 	double wsum = 0;
 	for (int i = 0; i < n; i++) {
 		domain *dm = &d->d[i];

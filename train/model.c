@@ -25,6 +25,7 @@
  * the same thread for a given thread count; cross-row sums (the norms'
  * weight gradients) are kept per thread and added in thread order.
  */
+#include "../lib/hash.h"
 #include "model.h"
 #include "layers.h"
 
@@ -237,17 +238,9 @@ double wn_model_flops_per_token(const wn_model *m, size_t T)
 
 /* ---- initialisation: a seeded normal stream, independent of threads ---- */
 
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
 static double uniform01(uint64_t *s) /* (0, 1) */
 {
-	return ((double)(splitmix64(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+	return ((double)(wn_splitmix64(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
 }
 
 void wn_model_init(wn_model *m, uint64_t seed)

@@ -104,7 +104,7 @@ int wn_trainer_resume(wn_trainer *tr, const wn_ckpt *c, char *err, size_t errlen
 void wn_trainer_step(wn_trainer *tr, wn_step_result *res)
 {
 	const wn_train_opts *o = &tr->o;
-	size_t B = o->batch, T = tr->T, BT = B * T, R = B * o->accum;
+	size_t B = o->batch, T = tr->T, R = B * o->accum;
 	wn_data_next(tr->d, R, tr->in, tr->tg, tr->pos, tr->ss, tr->dom);
 	uint64_t valid = 0;
 	for (size_t i = 0; i < R * T; i++) valid += tr->tg[i] >= 0;
@@ -130,7 +130,6 @@ void wn_trainer_step(wn_trainer *tr, wn_step_result *res)
 			total += s;
 		}
 	}
-	(void)BT;
 	float lr = wn_schedule_lr(&o->sched, tr->step);
 	size_t P = wn_model_num_params(tr->m);
 	float *p = wn_model_params(tr->m), *g = wn_model_grads(tr->m);
@@ -207,7 +206,6 @@ int wn_trainer_dump(wn_trainer *tr, const char *dir, char *err, size_t errlen)
 	static const char *names[4] = { "inputs", "targets", "pos", "seg_start" };
 	size_t k = 0;
 	for (int i = 0; i < 4; i++, k++) {
-		snprintf(t[k].name, sizeof t[k].name, "%s", names[i]);
 		t[k] = (wn_st_tensor){ .dtype = WN_ST_I32, .ndim = 2, .shape = { R, tr->T }, .data = arr[i] };
 		snprintf(t[k].name, sizeof t[k].name, "%s", names[i]);
 	}
